@@ -408,8 +408,8 @@ def test_a_rerun_that_changes_nothing_does_not_train(monkeypatch):
         calls.append(cfg)
         return real_train(cfg, on_progress)
 
+    at = new_app()  # the default run may or may not be cached already: count from here
     monkeypatch.setattr(mtl, "train", counting)
-    at = new_app()
     set_and_run(at, "seed", 987_654)  # a seed no other test trains: a cache miss
     assert len(calls) == 1
     at.run()
@@ -421,6 +421,22 @@ def test_a_rerun_that_changes_nothing_does_not_train(monkeypatch):
     assert len(calls) == 2
     set_and_run(at, "seed", 987_654)  # back to a cached run
     assert len(calls) == 2
+    assert not at.exception
+
+
+def test_freed_memory_is_released_after_training_and_not_on_a_cache_hit(monkeypatch):
+    from ui import run
+
+    releases: list[int] = []
+    at = new_app()
+    monkeypatch.setattr(run, "release_memory", lambda: releases.append(1) or True)
+    set_and_run(at, "seed", 987_700)  # a seed no other test trains: a cache miss
+    assert releases == [1]
+    at.run()
+    set_and_run(at, "view.mode", "raw")
+    assert releases == [1]  # reruns from the cache release nothing
+    set_and_run(at, "epochs", 1)  # a refusal-free miss again
+    assert releases == [1, 1]
     assert not at.exception
 
 

@@ -16,12 +16,19 @@ Sweeps and face-offs (:func:`sweep`, :func:`face_off`) follow the same pattern, 
 config's key plus their grid, seeds and methods. Their progress counts epochs of the whole
 population (a sweep's members all advance together), not members. They are far larger than a
 run, so fewer of them are kept (:data:`MAX_COMPARISONS` each).
+
+Memory: after a run, sweep or face-off was computed (not on a cache hit), the public wrappers call
+:func:`mtl.runtime.release_memory` once the cache has stored the result, so what the work and
+its pickling freed goes back to the operating system instead of staying in this session
+thread's malloc arena.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +42,7 @@ from mtl.compare import FaceOff
 from mtl.compare import face_off as run_face_off
 from mtl.config import LIMITS
 from mtl.data import split_dataset
-from mtl.runtime import configure_threads
+from mtl.runtime import configure_allocator, configure_threads, release_memory
 from mtl.weighting import METHODS
 
 MAX_PROGRESS_UPDATES = 20
@@ -70,6 +77,7 @@ def setup_runtime() -> int:
     budget = _secret_budget()
     if budget is not None:
         set_work_budget(budget)
+    configure_allocator()
     return configure_threads()
 
 
@@ -84,6 +92,32 @@ def _secret_budget() -> int | None:
     except (TypeError, ValueError):
         return None
     return budget if budget is not None and budget >= 0 else None
+
+
+_work = threading.local()
+"""``computed``: whether a cached function ran its body in this thread (each session's script
+runs in a thread of its own) since :func:`_releasing` last looked."""
+
+
+def _computed() -> None:
+    """Mark that a cached function is computing (a cache miss), from inside its body."""
+    _work.computed = True
+
+
+@contextlib.contextmanager
+def _releasing() -> Iterator[None]:
+    """Release freed memory after the block if a cached function computed inside it.
+
+    The block is the call of a cached function; by the time it returns (or raises), Streamlit
+    has pickled and stored the value, so the temporary memory of both is free.
+    """
+    _work.computed = False
+    try:
+        yield
+    finally:
+        if getattr(_work, "computed", False):
+            _work.computed = False
+            release_memory()
 
 
 def cache_key(cfg: mtl.RunConfig) -> str:
@@ -120,6 +154,7 @@ class ThrottledProgress:
 @st.cache_data(max_entries=16, show_spinner=False)
 def _train(key: str, _cfg: mtl.RunConfig) -> mtl.Result:
     """Train ``_cfg`` (identified by ``key``) with a progress bar; cached on ``key`` only."""
+    _computed()
     bar = st.progress(0.0, text="Training…")
     try:
         return mtl.train(
@@ -139,7 +174,8 @@ def train(cfg: mtl.RunConfig) -> mtl.Result:
     example a batch larger than the training split); nothing is remembered then.
     """
     key = cache_key(cfg)
-    result = _train(key, cfg)
+    with _releasing():
+        result = _train(key, cfg)
     last = st.session_state.get(LAST_GOOD)
     if last is None or last[0] != key:
         if last is not None:
@@ -322,6 +358,7 @@ def _progress_bar(label: str) -> tuple[Any, ThrottledProgress]:
 @st.cache_data(max_entries=MAX_COMPARISONS, show_spinner=False)
 def _sweep(key: str, _request: SweepRequest) -> mtl.Result:
     """Train the sweep ``_request`` (identified by ``key``) with a progress bar."""
+    _computed()
     weights = [(a, 1.0 - a) for a in alpha_grid(_request.points)]
     seeds = seeds_from(_request.cfg, _request.seeds)
     label = f"Sweep of {len(weights) * len(seeds)} members"
@@ -338,12 +375,14 @@ def sweep(request: SweepRequest) -> mtl.Result:
     Member ``i * seeds + j`` has α = ``alpha_grid[i]`` and seed ``seeds_from(cfg)[j]``. Raises
     ``mtl.ConfigError`` (e.g. field ``work``, over the work budget) or ``mtl.DataError``.
     """
-    return _sweep(request.key, request)
+    with _releasing():
+        return _sweep(request.key, request)
 
 
 @st.cache_data(max_entries=MAX_COMPARISONS, show_spinner=False)
 def _face_off(key: str, _request: FaceOffRequest) -> FaceOff:
     """Run the face-off ``_request`` (identified by ``key``) with a progress bar."""
+    _computed()
     label = f"Face-off of {len(_request.methods)} methods and the single-task baselines"
     bar, progress = _progress_bar(label)
     try:
@@ -365,4 +404,5 @@ def face_off(request: FaceOffRequest) -> FaceOff:
     """
     ordered = tuple(m for m in METHODS if m in request.methods)
     canonical = FaceOffRequest(request.cfg, ordered, request.seeds)
-    return _face_off(canonical.key, canonical)
+    with _releasing():
+        return _face_off(canonical.key, canonical)
