@@ -3,11 +3,12 @@
 Starts the page (one torch thread, as deployed), opens ``--sessions`` separate browser contexts
 (each its own Streamlit session) in one headless Chromium, and drives them all at once: every
 session pins the first run, moves the alpha slider ``--changes`` times (each a retrain),
-measuring the time from the key press to the updated test MSE on screen, pins again, runs a
+measuring the time from the key press to the page showing that alpha's result, pins again, runs a
 small weight sweep (unless ``--no-sweeps``), and checks that its pinned-runs tab shows its two
 pins and nobody else's. At the end it reports the latency median and 95th
 percentile, the errors seen (exception boxes, wrong pins, time-outs), and the server's resident
-memory. Exits 1 if any error was seen.
+memory. Each error leaves a full-page screenshot and the page's text in an artifacts folder
+(printed at the end; never inside the repository). Exits 1 if any error was seen.
 
     .venv/bin/python scripts/loadtest.py --sessions 8 --changes 6
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import statistics
 import sys
 import tempfile
@@ -32,16 +34,6 @@ from serve import CHROMIUM, CHROMIUM_ARGS, running_server
 METRIC = '[data-testid="stMetric"]:has-text("Test MSE") [data-testid="stMetricValue"]'
 """Playwright selector of the test MSE's value (``:has-text`` is Playwright's, not the DOM's)."""
 EXCEPTION = '[data-testid="stException"]'
-METRIC_JS = """(label) => {
-    for (const box of document.querySelectorAll('[data-testid="stMetric"]')) {
-        const name = box.querySelector('[data-testid="stMetricLabel"]');
-        if (name && name.innerText.trim() === label) {
-            return box.querySelector('[data-testid="stMetricValue"]').innerText.trim();
-        }
-    }
-    return null;
-}"""
-"""The value of the metric labelled ``label``, in the page's own JavaScript."""
 
 
 @dataclass
@@ -49,9 +41,21 @@ class Session:
     """What one simulated visitor saw."""
 
     index: int
+    artifacts: Path
     latencies: list[float] = field(default_factory=list)
     sweeps: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+
+
+async def _failed(page: Page, session: Session, error: str) -> None:
+    """Record ``error`` and keep what the page showed then (screenshot and text)."""
+    n = len(session.errors)
+    session.errors.append(f"session {session.index}: {error}")
+    stem = session.artifacts / f"session{session.index}-error{n}"
+    with contextlib.suppress(Exception):  # a closed page still leaves the error recorded
+        await page.screenshot(path=f"{stem}.png", full_page=True)
+        text = await page.locator('[data-testid="stMain"]').inner_text(timeout=5_000)
+        stem.with_suffix(".txt").write_text(f"{error}\n\n{text}", encoding="utf-8")
 
 
 async def _settled(page: Page) -> None:
@@ -63,25 +67,36 @@ async def _metric(page: Page) -> str:
 
 
 async def _change_alpha(page: Page, steps: int, session: Session) -> None:
-    """Move the alpha slider by ``steps`` and time the retrain until the metric changes."""
+    """Move the alpha slider by ``steps`` and time the retrain until the page shows its result.
+
+    Each key press can start a rerun of its own, so the first new metric may belong to an
+    intermediate alpha. The change counts as done when the address bar (written in the same run,
+    just before the metrics) holds the slider's final alpha and that run has finished.
+    """
     await _settled(page)
-    before = await _metric(page)
     thumb = page.locator(".st-key-weighting-alpha input[type='range']")
+    value = await thumb.input_value()
     await thumb.focus()
     key = "ArrowRight" if steps > 0 else "ArrowLeft"
     start = time.perf_counter()
     for _ in range(abs(steps)):
         await page.keyboard.press(key)
+    target = await thumb.input_value()
     try:
         await page.wait_for_function(
-            f"([label, before]) => {{ const v = ({METRIC_JS})(label); return v && v !== before; }}",
-            arg=["Test MSE", before],
+            """(alpha) => {
+                const weights = new URLSearchParams(location.search).get("weighting.weights");
+                return weights !== null && Number(weights.split(",")[0]) === alpha;
+            }""",
+            arg=float(target),
             timeout=60_000,
         )
+        await _settled(page)
+        await _metric(page)
         session.latencies.append(time.perf_counter() - start)
     except Exception as error:  # a time-out is an error of the run, not of the script
         first_line = str(error).splitlines()[0]
-        session.errors.append(f"session {session.index}: no update after a change ({first_line})")
+        await _failed(page, session, f"no result for alpha {value} -> {target} ({first_line})")
 
 
 async def _pin(page: Page, name: str) -> None:
@@ -112,16 +127,22 @@ async def _check_pins(page: Page, session: Session, sessions: int) -> None:
     """The pinned-runs tab shows this session's two pins and nobody else's."""
     await page.get_by_role("tab", name="Pinned runs").click()
     mine = [f"S{session.index}-A", f"S{session.index}-B"]
-    try:  # the tab draws on a rerun: wait for it rather than read the page too early
-        for name in mine:
-            await page.get_by_text(name, exact=False).first.wait_for(timeout=60_000)
+    try:  # the tab draws on a rerun: wait until its visible text names both pins
+        await page.wait_for_function(
+            """(names) => {
+                const main = document.querySelector('[data-testid="stMain"]');
+                return main && names.every((name) => main.innerText.includes(name));
+            }""",
+            arg=mine,
+            timeout=60_000,
+        )
     except Exception:
-        session.errors.append(f"session {session.index}: its pins are not both shown")
+        await _failed(page, session, "its pins are not both shown")
     await _settled(page)
     text = await page.locator('[data-testid="stMain"]').inner_text()
     others = [f"S{j}-A" for j in range(sessions) if j != session.index]
     if any(name in text for name in others):
-        session.errors.append(f"session {session.index}: sees another session's pins")
+        await _failed(page, session, "sees another session's pins")
 
 
 async def _visit(
@@ -143,9 +164,9 @@ async def _visit(
         await _check_pins(page, session, sessions)
         await _settled(page)
         if await page.locator(EXCEPTION).count():
-            session.errors.append(f"session {session.index}: an exception box is on the page")
+            await _failed(page, session, "an exception box is on the page")
     except Exception as error:
-        session.errors.append(f"session {session.index}: {type(error).__name__}: {error}")
+        await _failed(page, session, f"{type(error).__name__}: {str(error).splitlines()[0]}")
     finally:
         await context.close()
 
@@ -167,11 +188,12 @@ def _server_rss_mb(port: int) -> float:
 
 
 async def _main(sessions: int, changes: int, sweeps: bool) -> int:
+    artifacts = Path(tempfile.mkdtemp(prefix="mtl-loadtest-"))
     with tempfile.TemporaryDirectory() as tmp, running_server(Path(tmp)) as url:
         port = int(url.rsplit(":", 1)[1])
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            visitors = [Session(i) for i in range(sessions)]
+            visitors = [Session(i, artifacts) for i in range(sessions)]
             start = time.perf_counter()
             await asyncio.gather(
                 *(_visit(browser, url, s, changes, sessions, sweeps) for s in visitors)
@@ -199,6 +221,10 @@ async def _main(sessions: int, changes: int, sweeps: bool) -> int:
     print(f"errors: {len(errors)}")
     for error in dict.fromkeys(errors):  # each distinct error once
         print("  " + error)
+    if errors:
+        print(f"screenshots and page text of each error: {artifacts}")
+    else:
+        artifacts.rmdir()
     return 1 if errors else 0
 
 
