@@ -5,10 +5,12 @@ Starts the page (one torch thread, as deployed), opens ``--sessions`` separate b
 session pins the first run, moves the alpha slider ``--changes`` times (each a retrain),
 measuring the time from the key press to the page showing that alpha's result, pins again, runs a
 small weight sweep (unless ``--no-sweeps``), and checks that its pinned-runs tab shows its two
-pins and nobody else's. At the end it reports the latency median and 95th
-percentile, the errors seen (exception boxes, wrong pins, time-outs), and the server's resident
-memory. Each error leaves a full-page screenshot and the page's text in an artifacts folder
-(printed at the end; never inside the repository). Exits 1 if any error was seen.
+pins and nobody else's. A pin click the page does not confirm within 30 s is clicked again, as a
+person would, and counted. At the end it reports the latency median and 95th percentile, the
+unconfirmed pin clicks, the errors seen (exception boxes, wrong pins, time-outs), and the
+server's resident memory. Each error leaves a full-page screenshot and the page's text in an
+artifacts folder (printed at the end; never inside the repository). Exits 1 if any error was
+seen.
 
     .venv/bin/python scripts/loadtest.py --sessions 8 --changes 6
 """
@@ -44,6 +46,8 @@ class Session:
     artifacts: Path
     latencies: list[float] = field(default_factory=list)
     sweeps: list[float] = field(default_factory=list)
+    clicks: int = 0
+    lost_clicks: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -99,14 +103,41 @@ async def _change_alpha(page: Page, steps: int, session: Session) -> None:
         await _failed(page, session, f"no result for alpha {value} -> {target} ({first_line})")
 
 
-async def _pin(page: Page, name: str) -> None:
-    """Pin the run on screen under ``name``."""
+async def _confirmed(page: Page, name: str, timeout: float) -> bool:
+    """Whether the page confirms the pin ``name`` (its caption under the button) in time."""
+    try:
+        await page.wait_for_function(
+            """(name) => {
+                const main = document.querySelector('[data-testid="stMain"]');
+                return main && main.innerText.includes(`Pinned “${name}”`);
+            }""",
+            arg=name,
+            timeout=timeout * 1000,
+        )
+    except Exception:
+        return False
+    return True
+
+
+async def _pin(page: Page, session: Session, name: str) -> None:
+    """Pin the run on screen under ``name``, as a person would: click again if nothing happens.
+
+    A click the page never confirms within 30 s is counted (``lost_clicks``) and repeated once;
+    if the second one is not confirmed either, the session records an error.
+    """
     await _settled(page)
     box = page.get_by_role("textbox", name="Pin as")
     await box.fill(name)
     await box.press("Enter")
     await _settled(page)
-    await page.get_by_role("button", name="Pin this run").click()
+    button = page.get_by_role("button", name="Pin this run")
+    session.clicks += 1
+    await button.click()
+    if not await _confirmed(page, name, 30):
+        session.lost_clicks += 1
+        await button.click()
+        if not await _confirmed(page, name, 30):
+            await _failed(page, session, f"pinning {name} was never confirmed")
     await _settled(page)
 
 
@@ -154,11 +185,11 @@ async def _visit(
     try:
         await page.goto(url, wait_until="domcontentloaded")
         await page.locator(METRIC).first.wait_for(timeout=120_000)
-        await _pin(page, f"S{session.index}-A")
+        await _pin(page, session, f"S{session.index}-A")
         for i in range(changes):
             # distinct alphas per session, so sessions do not just hit each other's cache
             await _change_alpha(page, (session.index % 4) + 1 if i % 2 == 0 else -1, session)
-        await _pin(page, f"S{session.index}-B")
+        await _pin(page, session, f"S{session.index}-B")
         if sweeps:
             await _sweep(page, session)
         await _check_pins(page, session, sessions)
@@ -216,6 +247,8 @@ async def _main(sessions: int, changes: int, sweeps: bool) -> int:
             f"sweeps (11 to {10 + sessions} alphas x 3 seeds, concurrent): median "
             f"{statistics.median(sweep_times):.1f} s, slowest {sweep_times[-1]:.1f} s"
         )
+    clicks, lost = sum(s.clicks for s in visitors), sum(s.lost_clicks for s in visitors)
+    print(f"pin clicks the page never confirmed (clicked again): {lost} of {clicks}")
     runs = sum(len(s.latencies) + 1 for s in visitors)
     print(f"server resident memory after {runs} runs and {len(sweep_times)} sweeps: {rss:.0f} MB")
     print(f"errors: {len(errors)}")
