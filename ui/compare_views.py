@@ -35,7 +35,7 @@ import mtl
 from mtl import charts
 from mtl.compare import FaceOff, pareto_front
 from mtl.weighting import METHODS
-from ui import charting
+from ui import charting, inert
 from ui.exports import csv_download
 from ui.run import (
     DEFAULT_POINTS,
@@ -135,7 +135,7 @@ def _guarded(compute: Callable[[Request], Outcome], request: Request) -> Outcome
     try:
         return compute(request)
     except (mtl.ConfigError, mtl.DataError) as error:
-        st.error(f"**This can't be run.** {error}", icon=":material/error:")
+        st.error(f"**This can't be run.** {inert.text(error)}", icon=":material/error:")
         return None
 
 

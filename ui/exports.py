@@ -22,7 +22,7 @@ import streamlit as st
 import mtl
 from mtl.export import to_script
 from mtl.urlstate import to_query
-from ui import links
+from ui import inert, links
 from ui.run import cache_key
 from ui.state import CSV
 
@@ -100,17 +100,23 @@ def script_or_reason(cfg: mtl.RunConfig) -> tuple[str | None, str | None]:
 
 
 def _load_config() -> None:
-    """``on_change`` of the configuration uploader: fill the controls from the file."""
+    """``on_change`` of the configuration uploader: fill the controls from the file.
+
+    The confirmation is Markdown built here: the file's name (the visitor's) is plain text in it.
+    """
     upload = st.session_state.get(FILE_KEY)
     if upload is None:
         return
     try:
         params = load_json(upload.getvalue())
     except ValueError as error:
-        st.session_state[FLASH] = ("error", f"**Can't load {upload.name}.** {error}")
+        st.session_state[FLASH] = (
+            "error",
+            f"**Can't load {inert.text(upload.name)}.** {inert.text(error)}",
+        )
         return
     messages = links.apply(params, source="file")
-    text = f"Loaded the settings of {upload.name}."
+    text = f"Loaded the settings of {inert.text(upload.name)}."
     if messages:
         text += " Some were adjusted: see the note at the top."
     st.session_state[FLASH] = ("success", text)
@@ -190,7 +196,7 @@ def share_tab(result: mtl.Result) -> None:
             )
             st.caption("Runs with `python file.py`; needs only `torch`.")
         else:
-            st.info(f"**No script for this run.** {reason}", icon=":material/code_off:")
+            st.info(f"**No script for this run.** {inert.text(reason)}", icon=":material/code_off:")
     st.markdown("**Load a configuration.**")
     st.file_uploader(
         "Configuration file (JSON)",

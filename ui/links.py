@@ -33,6 +33,7 @@ import streamlit as st
 
 import mtl
 from mtl.urlstate import from_query, to_query
+from ui import inert
 from ui.run import cache_key
 from ui.state import (
     CSV,
@@ -93,7 +94,11 @@ def apply(params: Mapping[str, str | list[str]], source: str) -> list[str]:
 
 
 def notice(cfg: mtl.RunConfig | None) -> None:
-    """Warn what a link (or a loaded file) needed changed, while the controls still show it."""
+    """Warn what a link (or a loaded file) needed changed, while the controls still show it.
+
+    The messages quote what the link or file held, which anyone may have written: they are shown
+    as plain text (:func:`ui.inert.text`), never as Markdown.
+    """
     stored = st.session_state.get(NOTICE)
     if not stored:
         return
@@ -102,7 +107,8 @@ def notice(cfg: mtl.RunConfig | None) -> None:
         return
     what = "This link" if source == "link" else "The loaded configuration"
     st.warning(
-        f"**{what} was adjusted to valid settings.**\n\n" + "\n".join(f"- {m}" for m in messages),
+        f"**{what} was adjusted to valid settings.**\n\n"
+        + "\n".join(f"- {inert.text(m)}" for m in messages),
         icon=":material/link_off:",
     )
 

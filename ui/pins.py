@@ -29,13 +29,13 @@ import mtl
 from mtl.charts import series_colors
 from mtl.urlstate import to_query
 from mtl.weighting import METHODS
-from ui import charting
+from ui import charting, inert
 from ui.state import CSV, matching_preset, state_from_config
 
 PINS = "_pins.runs"
 """Session key of the pins: ``dict[name, Pin]`` in the order they were pinned."""
 FLASH = "_pins.flash"
-"""Session key of a one-off confirmation to show after a pin button's callback."""
+"""Session key of a one-off confirmation (Markdown; pin names in it made inert) after a callback."""
 NAME_KEY = "pins.name"
 BASELINE_KEY = "pins.baseline"
 MAX_PINS = 12
@@ -195,7 +195,9 @@ def _pin(result: mtl.Result, key: str) -> None:
     name = unique_name(str(st.session_state.get(NAME_KEY, "")), pins)
     pins[name] = make_pin(name, result, key)
     st.session_state[NAME_KEY] = next_name(pins)
-    st.session_state[FLASH] = f"Pinned “{name}” ({len(pins)} pinned: see the Pinned runs tab)."
+    st.session_state[FLASH] = (
+        f"Pinned “{inert.text(name)}” ({len(pins)} pinned: see the Pinned runs tab)."
+    )
 
 
 def _unpin(name: str) -> None:
@@ -214,7 +216,7 @@ def _load(name: str) -> None:
     preset = matching_preset(pin.config)
     if preset is not None:
         st.session_state["preset"] = preset
-    st.session_state[FLASH] = f"Loaded the settings of “{name}”."
+    st.session_state[FLASH] = f"Loaded the settings of “{inert.text(name)}”."
 
 
 def controls(result: mtl.Result, key: str) -> None:
@@ -295,9 +297,9 @@ def pinned_tab(result: mtl.Result) -> None:
         key="pins.table",
     )
     st.caption(
-        f"Deltas against “{baseline}”: MSE as a relative change (lower is better), accuracy in "
-        "percentage points (higher is better); empty when the two are measured on different "
-        "splits. Runs on different data (see “Differs in”) are not directly comparable."
+        f"Deltas against “{inert.text(baseline)}”: MSE as a relative change (lower is better), "
+        "accuracy in percentage points (higher is better); empty when the two are measured on "
+        "different splits. Runs on different data (see “Differs in”) are not directly comparable."
     )
     curves_key = "|".join(f"{p.name}={p.key}" for p in ordered)
     charting.show(
@@ -313,7 +315,7 @@ def pinned_tab(result: mtl.Result) -> None:
     for name, pin in pins.items():
         text_col, load_col, unpin_col = st.columns([6, 2, 2], vertical_alignment="center")
         text_col.markdown(
-            f"**{name}** · {describe(pin.config)} · {pin.split} MSE {pin.mse:#.4g} · "
+            f"**{inert.text(name)}** · {describe(pin.config)} · {pin.split} MSE {pin.mse:#.4g} · "
             f"accuracy {pin.accuracy:.1%}"
         )
         csv = pin.config.data.name == CSV

@@ -44,6 +44,7 @@ from mtl.config import LIMITS
 from mtl.data import split_dataset
 from mtl.runtime import configure_allocator, configure_threads, release_memory
 from mtl.weighting import METHODS
+from ui import inert
 
 MAX_PROGRESS_UPDATES = 20
 """Most progress-bar updates per run: each is a message to the browser."""
@@ -254,13 +255,17 @@ def _data_view(key: str, _spec: mtl.DataSpec) -> DataView:
     frame["split"] = labels
     if len(features) == 1:
         chosen = features[0]
-        caption = f"The only feature, `{chosen}`, against the regression target `{target}`."
+        caption = (
+            f"The only feature, {inert.code(chosen)}, against the regression target "
+            f"{inert.code(target)}."
+        )
     else:
         corr = [abs(_corr(x[:, j], y)) for j in range(x.shape[1])]
         j = int(np.nanargmax(corr)) if not all(math.isnan(c) for c in corr) else 0
         chosen = features[j]
         caption = (
-            f"The regression target `{target}` against `{chosen}`, the feature most correlated "
+            f"The regression target {inert.code(target)} against {inert.code(chosen)}, the "
+            "feature most correlated "
             f"with it (|r| = {corr[j]:.2f}; {len(features)} features in all)."
         )
     caption += " Colour: class. Hollow points: test rows."

@@ -19,7 +19,7 @@ from mtl.config import CHOICES, LIMITS, Range
 from mtl.data import DATASETS
 from mtl.losses import CLASSIFICATION_LABELS, REGRESSION_LABELS
 from mtl.weighting import METHODS
-from ui import csv_upload
+from ui import csv_upload, inert
 from ui.state import (
     CSV,
     DEFAULT_PRESET,
@@ -163,7 +163,7 @@ def render() -> SidebarOutcome:
     try:
         cfg = config_from_state(st.session_state, table)
     except mtl.ConfigError as error:
-        return SidebarOutcome(None, Problem(f"Can't use `{error.field}`", str(error)))
+        return SidebarOutcome(None, Problem(f"Can't use {inert.code(error.field)}", str(error)))
     reference = mtl.preset(st.session_state["preset"])
     changed = changed_fields(cfg, reference)
     if changed:
@@ -313,7 +313,7 @@ def _csv_section() -> tuple[mtl.Dataset | None, SidebarOutcome | None]:
         )
     except mtl.DataError as error:
         return None, SidebarOutcome(None, Problem("Can't use this CSV", str(error)))
-    st.caption(dataset.description)
+    st.caption(inert.text(dataset.description))  # the file's name, columns and classes
     return dataset, None
 
 

@@ -17,7 +17,7 @@ from streamlit.delta_generator import DeltaGenerator
 import mtl
 from mtl.data import DATASETS
 from mtl.weighting import METHODS
-from ui import compare_views, exports, pins
+from ui import compare_views, exports, inert, pins
 from ui.charting import show as _show
 from ui.run import cache_key, data_view
 from ui.sidebar import Problem, use_corrected_data
@@ -49,9 +49,13 @@ def header() -> None:
 
 
 def problem(issue: Problem | None, waiting: str | None, has_result: bool) -> None:
-    """Say why the current controls are not trained, and that the results shown are older."""
+    """Say why the current controls are not trained, and that the results shown are older.
+
+    ``issue.title`` is the page's own Markdown; ``issue.message`` (the core's error, which quotes
+    values a visitor chose: a link's, a CSV's column names, cells or file name) is plain text.
+    """
     if issue is not None:
-        st.error(f"**{issue.title}.** {issue.message}", icon=":material/error:")
+        st.error(f"**{issue.title}.** {inert.text(issue.message)}", icon=":material/error:")
     elif waiting is not None:
         st.info(waiting, icon=":material/upload_file:")
     if (issue is not None or waiting is not None) and has_result:
@@ -328,7 +332,7 @@ def _data(result: mtl.Result) -> None:
     view = data_view(result.config.data)
     key = cache_key(result.config)
     _show("data_chart", view.frame, key, x=view.x, y=view.y, color="class", split="split")
-    st.caption(view.caption)
+    st.caption(view.caption)  # names in it are code spans (ui.run builds it with inert.code)
     if view.extras is not None:
         st.markdown("**The notebook's mismatch.**")
         used, unused = st.columns(2)
@@ -354,8 +358,12 @@ def _data(result: mtl.Result) -> None:
             "notebook generates it and never uses it."
         )
     with st.expander("About this dataset"):
-        st.markdown(view.description)
-        st.caption(view.source)
+        if result.config.data.name == CSV:  # the file's name, columns and classes: plain text
+            st.markdown(inert.text(view.description))
+            st.caption(inert.text(view.source))
+        else:  # a bundled dataset's own Markdown
+            st.markdown(view.description)
+            st.caption(view.source)
 
 
 def _method(result: mtl.Result) -> None:
