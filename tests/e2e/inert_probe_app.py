@@ -21,3 +21,7 @@ for i, value in enumerate(HOSTILE):
         st.warning("**Title.** " + inert.text(value))
     with st.container(key=f"code{i}"):
         st.caption("Code: " + inert.code(value))
+
+# Widgets a CSV's column names reach as options: Streamlit shows options as plain text.
+st.selectbox("Column", HOSTILE[:3], key="pick")
+st.multiselect("Columns", HOSTILE[:3], default=list(HOSTILE[:3]), key="picks")

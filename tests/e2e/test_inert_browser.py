@@ -8,7 +8,8 @@ Two checks against what Chromium actually draws from Streamlit's Markdown:
   host and no ``<img>`` from it, and the browser requests nothing from either;
 - :mod:`ui.inert` itself, on a bare page (``inert_probe_app.py``) that shows every hostile string
   of ``tests/test_inert.py`` as a list item, after a bold title and in a code span: each renders
-  as exactly its text, with no element Markdown would have made from it.
+  as exactly its text, with no element Markdown would have made from it; and a select box and a
+  multiselect (where a CSV's column names appear) show such options as plain text.
 """
 
 from __future__ import annotations
@@ -140,6 +141,13 @@ def test_every_hostile_string_renders_literally(browser: Browser, tmp_path: Path
             tags = span.locator("*").evaluate_all("e => e.map(x => x.tagName)")
             assert tags == ["P", "CODE"], (value, tags)
             assert _readable(span.locator("code").inner_text()) == expected, value
+        for key in ("pick", "picks"):  # options (a CSV's column names) are plain text
+            options = tab.locator(f".st-key-{key}")
+            assert options.locator("a, img, strong, em, code, .katex").count() == 0, key
+            shown = options.evaluate(
+                "e => [e.innerText, ...[...e.querySelectorAll('input')].map(i => i.value)].join()"
+            )
+            assert _readable(one_line(HOSTILE[0])) in _readable(shown), (key, shown)
         _no_attacker_elements(tab)
         assert requests == []
         tab.close()
