@@ -52,7 +52,7 @@ def read_columns(data: bytes) -> CsvColumns:
     step refuses the file. Column-level problems are left to :func:`load`.
     """
     table = read_table(data)
-    columns = tuple(table.cells.columns)
+    columns = tuple(table.columns)
     if len(columns) < 2:
         raise mtl.DataError(
             "file",
@@ -85,8 +85,8 @@ def _distinct(table: Table, name: str, numeric: bool) -> int:
     """Distinct present values of a column: numbers by value, text by text (empty cells aside)."""
     if numeric:
         return int(table.numbers(name).nunique(dropna=True))
-    cells = table.cells[name]
-    return int(cells[cells != ""].nunique())
+    labels = table.labels(name)
+    return int(labels[labels != ""].nunique())
 
 
 def load(

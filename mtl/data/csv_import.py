@@ -39,7 +39,7 @@ import os
 import re
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -77,6 +77,8 @@ MISSING_MARKERS = frozenset(
 )
 """Cell texts that mean "missing" in a numeric column: pandas' default ``na_values``."""
 _INFINITY = frozenset({"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"})
+_SNIFF_CHARS = 1 << 20
+"""How much of the file the separator, header and decimal-mark detection read (1 MB)."""
 _SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab"}
 _NUMBER = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
 _DECIMAL_COMMA = re.compile(r"^[-+]?\d*,\d+(?:[eE][-+]?\d+)?$")
@@ -86,37 +88,90 @@ _FLOAT32_MAX = float(np.finfo(np.float32).max)
 _PARSER_ROW = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Table:
     r"""A parsed CSV before any column is chosen: what :func:`read_table` returns.
 
     Attributes:
-        cells: every cell as its stripped text (an empty cell is ``""``), column names stripped.
+        frame: the table as pandas infers it (fast): columns of numbers are parsed (with the
+            file's decimal mark), an empty cell is NaN; other columns are text. Missing markers
+            such as ``NA`` are left as text here: :meth:`numbers` treats them as missing,
+            :meth:`labels` keeps them.
         blank_header: the names pandas gave to blank header cells (``Unnamed: 0``...): usually a
             saved row index, never a default feature.
-        separator: ``","``, ``";"`` or ``"\t"``.
+        separator: ``","``, ``";"`` or ``"	"``.
         decimal: ``"."``, or ``","`` for decimal commas.
+        text: the decoded file, from which a column's exact text is re-read when needed (a
+            number column holding ``inf``: written so, or a number too large for a float?).
     """
 
-    cells: pd.DataFrame
+    frame: pd.DataFrame
     blank_header: frozenset[str]
     separator: str
     decimal: str
+    text: str = field(repr=False)
+    _parsed: dict[str, tuple[pd.Series, pd.Series]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    @property
+    def columns(self) -> list[str]:
+        """Every column name, stripped, in file order."""
+        return [str(c) for c in self.frame.columns]
+
+    def cells(self, name: str) -> pd.Series:
+        """Column ``name`` as its exact stripped text (an empty cell is ``""``)."""
+        column = self.frame[name]
+        if not _parsed_as_numbers(column):
+            return column.fillna("").astype(str).str.strip()
+        position = self.columns.index(name)
+        reread = pd.read_csv(
+            io.StringIO(self.text),
+            sep=self.separator,
+            usecols=[position],
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            index_col=False,
+            skipinitialspace=True,
+        )
+        return reread.iloc[:, 0].str.strip().set_axis(column.index)
+
+    def parsed(self, name: str) -> tuple[pd.Series, pd.Series]:
+        """``(values, text)`` of column ``name``: see :func:`_to_numbers` (computed once)."""
+        if name not in self._parsed:
+            self._parsed[name] = _to_numbers(self, name)
+        return self._parsed[name]
 
     def numbers(self, name: str) -> pd.Series:
         """Column ``name`` as float64: missing markers are NaN, text that is no number is NaN."""
-        return _to_numbers(self.cells[name], self.decimal)[0]
+        return self.parsed(name)[0]
 
     def is_numeric(self, name: str) -> bool:
         """Whether every present cell of column ``name`` is a number (and at least one is)."""
-        values, text = _to_numbers(self.cells[name], self.decimal)
-        return bool(values.notna().any()) and not bool(text.any())
+        values, text = self.parsed(name)
+        return bool((~np.isnan(values.to_numpy())).any()) and not bool(text.to_numpy().any())
 
     def numeric_share(self, name: str) -> float:
         """The share of column ``name``'s present cells that are numbers (0 with none present)."""
-        values, text = _to_numbers(self.cells[name], self.decimal)
+        values, text = self.parsed(name)
         present = int(values.notna().sum()) + int(text.sum())
         return float(values.notna().sum()) / present if present else 0.0
+
+    def labels(self, name: str) -> pd.Series:
+        """Column ``name`` as class labels: text as written (``NA`` included), ``""`` if empty.
+
+        A column pandas read as numbers is written back from its values (``2.0`` as ``"2"``),
+        which :func:`_encode_classes` then orders by value; one holding ``inf`` is re-read.
+        """
+        column = self.frame[name]
+        if not _parsed_as_numbers(column):
+            return self.cells(name)
+        if pd.api.types.is_bool_dtype(column.dtype):
+            return column.astype(str)
+        if bool(np.isinf(column.astype("float64")).any()):
+            return self.cells(name)
+        return pd.Series([_label(v) for v in column.tolist()], index=column.index)
 
     @property
     def format(self) -> str:
@@ -128,6 +183,13 @@ class Table:
         )
 
 
+def _parsed_as_numbers(column: pd.Series) -> bool:
+    """Whether pandas read ``column`` as numbers or booleans (not text, not big integers)."""
+    return pd.api.types.is_bool_dtype(column.dtype) or (
+        pd.api.types.is_numeric_dtype(column.dtype) and column.dtype != object
+    )
+
+
 def read_table(file: CsvSource) -> Table:
     """Read and parse the file (size, encoding, separator, rows) without choosing any column.
 
@@ -135,7 +197,7 @@ def read_table(file: CsvSource) -> Table:
     """
     data, _ = _read_bytes(file)
     table = _parse(_decode(data))
-    _check_size(table.cells)
+    _check_size(table.frame)
     return table
 
 
@@ -167,13 +229,13 @@ def load_csv(
     """
     data, filename = _read_bytes(file)
     table = _parse(_decode(data))
-    frame = table.cells
+    frame = table.frame
     n_file_rows, n_file_cols = frame.shape
     _check_size(frame)
     chosen, skipped = _choose_features(table, regression_target, classification_target, features)
     numbers = _numeric_columns(table, chosen, regression_target)
-    classes = frame[classification_target]
-    valid = _valid_rows(numbers, classes, drop_invalid)
+    classes = table.labels(classification_target)
+    valid = _valid_rows(numbers, classes.rename(classification_target), drop_invalid)
     kept = int(valid.sum())
     if kept < MIN_ROWS:
         raise DataError(
@@ -181,7 +243,9 @@ def load_csv(
             f"only {kept} of {n_file_rows} rows remain after dropping rows with missing or "
             f"infinite values; at least {MIN_ROWS} are needed.",
         )
-    codes, class_names = _encode_classes(classes[valid], table.decimal)
+    codes, class_names = _encode_classes(
+        classes[valid].rename(classification_target), table.decimal
+    )
     x = torch.tensor(numbers[chosen][valid].to_numpy(dtype=np.float32))
     y_reg = torch.tensor(numbers[[regression_target]][valid].to_numpy(dtype=np.float32))
     dropped = n_file_rows - kept
@@ -327,10 +391,11 @@ def _parse(text: str) -> Table:
     Refuses duplicate column names (pandas would silently rename them), rows with more fields than
     the header, a header without data rows, and text pandas cannot tokenise.
     """
+    start = text[:_SNIFF_CHARS]  # the header and the first rows are enough to tell
     try:
-        separator = _separator(text)
-        header = _header(text, separator)
-        decimal_mark = _decimal(text, separator)
+        separator = _separator(start)
+        header = _header(start, separator)
+        decimal_mark = _decimal(start, separator)
     except csv.Error as error:  # e.g. a field larger than the csv module's limit
         raise DataError("file", f"could not be read as CSV ({error}).") from error
     seen: set[str] = set()
@@ -347,9 +412,9 @@ def _parse(text: str) -> Table:
             frame = pd.read_csv(
                 io.StringIO(text),
                 sep=separator,
-                dtype=str,
+                decimal=decimal_mark,
                 keep_default_na=False,
-                na_filter=False,
+                na_values=[""],
                 index_col=False,
                 skipinitialspace=True,
                 low_memory=False,
@@ -363,13 +428,12 @@ def _parse(text: str) -> Table:
     frame.columns = [str(name).strip() for name in frame.columns]
     if frame.empty and len(frame.columns) > 0:
         raise DataError("file", "has a header row but no data rows.")
-    frame = frame.apply(lambda column: column.str.strip())
     blank = frozenset(
         name
         for name, raw in zip(frame.columns, header, strict=False)
         if raw == "" and name.startswith("Unnamed")
     )
-    return Table(frame, blank, separator, decimal_mark)
+    return Table(frame, blank, separator, decimal_mark, text)
 
 
 def _parser_error(error: pd.errors.ParserError) -> DataError:
@@ -443,7 +507,7 @@ def _choose_features(
     Checks that targets and features exist, that no target is a feature, and that no feature is
     listed twice. Numeric content is checked later by :func:`_numeric_columns`.
     """
-    frame = table.cells
+    frame = table.frame
     for name, role in (
         (regression_target, "regression target"),
         (classification_target, "class target"),
@@ -484,26 +548,33 @@ def _choose_features(
     return chosen, []
 
 
-def _to_numbers(cells: pd.Series, decimal_mark: str) -> tuple[pd.Series, pd.Series]:
-    """``(values, text)``: the cells as float64, and the mask of present cells that are text.
+def _to_numbers(table: Table, name: str) -> tuple[pd.Series, pd.Series]:
+    """``(values, text)``: column ``name`` as float64, and the mask of present cells that are text.
 
-    ``values`` is NaN where a cell is missing (empty or a marker) or not a number.
-
-    A number too large for a float (``1e400``, a 400-digit integer) becomes ±inf here, like the
-    literal ``inf``; :func:`_too_large` tells them apart.
+    ``values`` is NaN where a cell is missing (empty or a marker such as ``NA``) or not a number.
+    A column pandas already read as numbers costs nothing more; a text column (text, numbers
+    mixed with markers or stray text, integers too large for 64 bits) is converted here. A
+    number too large for a float (``1e400``, a 400-digit integer) becomes ±inf, like the literal
+    ``inf``; :func:`_too_large` tells them apart.
     """
+    column = table.frame[name]
+    if _parsed_as_numbers(column):
+        values = column.astype("float64")
+        return values, pd.Series(False, index=column.index)
+    cells = table.cells(name)
     missing = cells.isin(MISSING_MARKERS)
-    written = cells.str.replace(",", ".", regex=False) if decimal_mark == "," else cells
+    written = cells.str.replace(",", ".", regex=False) if table.decimal == "," else cells
     values = pd.to_numeric(written.where(~missing), errors="coerce").astype("float64")
-    text = values.isna() & ~missing
-    return values, text
+    return values, values.isna() & ~missing
 
 
-def _too_large(cells: pd.Series, values: pd.Series) -> pd.Series:
+def _too_large(table: Table, name: str, values: pd.Series) -> pd.Series:
     """Mask of cells holding a number beyond :data:`MAX_ABS_VALUE` (not the literal ``inf``)."""
     with np.errstate(invalid="ignore"):
-        big = values.abs() > MAX_ABS_VALUE
-    return big & ~cells.str.lower().isin(_INFINITY)
+        big = np.abs(values.to_numpy()) > MAX_ABS_VALUE
+    if big.any() and np.isinf(values.to_numpy()[big]).any():  # "inf", or too large a number?
+        big &= ~table.cells(name).str.lower().isin(_INFINITY).to_numpy()
+    return pd.Series(big, index=values.index)
 
 
 def _numeric_columns(table: Table, features: list[str], regression_target: str) -> pd.DataFrame:
@@ -516,15 +587,14 @@ def _numeric_columns(table: Table, features: list[str], regression_target: str) 
     bad: list[tuple[str, int, object, int]] = []
     large: list[tuple[str, int, object, int]] = []
     for name in [*features, regression_target]:
-        cells = table.cells[name]
-        values, wrong = _to_numbers(cells, table.decimal)
+        values, wrong = table.parsed(name)
         if wrong.any():
             first = int(np.flatnonzero(wrong.to_numpy())[0])
-            bad.append((name, first, cells.iloc[first], int(wrong.sum())))
-        big = _too_large(cells, values)
+            bad.append((name, first, table.cells(name).iloc[first], int(wrong.sum())))
+        big = _too_large(table, name, values)
         if big.any():
             first = int(np.flatnonzero(big.to_numpy())[0])
-            large.append((name, first, cells.iloc[first], int(big.sum())))
+            large.append((name, first, table.cells(name).iloc[first], int(big.sum())))
         converted[name] = values
     target_bad = [b for b in bad if b[0] == regression_target]
     if target_bad:
@@ -651,3 +721,13 @@ def _number_label(number: decimal.Decimal) -> str:
     if number == number.to_integral_value():
         return str(int(number))
     return format(number.normalize(), "f")
+
+
+def _label(value: object) -> str:
+    """A number pandas parsed, as a class label: whole floats lose ``.0``, NaN is ``""``."""
+    if isinstance(value, float):
+        if np.isnan(value):
+            return ""
+        if value.is_integer():
+            return str(int(value))
+    return str(value)
