@@ -91,3 +91,25 @@ def test_a_diverging_learning_rate_is_flagged_not_raised():
     s = result.summary.iloc[0]
     assert bool(s.diverged) and s.diverged_epoch >= 0
     assert math.isnan(s.test_mse)
+
+
+def test_data_chart_draws_columns_whose_names_are_vega_syntax():
+    import re
+
+    import pandas as pd
+
+    from mtl import charts
+
+    names = ["a.b", "a_b", "a:b", "it's", 'say "hi"', "[0]", "back\\slash"]
+    frame = pd.DataFrame({name: [float(i), float(i + 1)] for i, name in enumerate(names)})
+    frame["class"] = ["k0", "k1"]
+    frame["split"] = ["train", "test"]
+    spec = charts.data_chart(frame, x="it's", y="a.b", titles={"a.b": "A dot B"}).to_dict()
+    encoding = spec["encoding"]
+    fields = [t["field"] for t in encoding["tooltip"]]
+    assert all(re.fullmatch(r"\w+", f) for f in fields), fields  # literal fields only
+    rows = spec["datasets"][spec["data"]["name"]]
+    assert rows[0][encoding["x"]["field"]] == 3.0 and rows[0][encoding["y"]["field"]] == 0.0
+    assert encoding["x"]["title"] == "it's" and encoding["y"]["title"] == "A dot B"
+    assert [t["title"] for t in encoding["tooltip"]][: len(names)] == ["A dot B", *names[1:]]
+    assert list(frame.columns[: len(names)]) == names  # the caller's frame is untouched
