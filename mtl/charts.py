@@ -15,6 +15,8 @@ weight, weighted``; ``metrics`` has ``member, epoch, split, metric, value``; ``d
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Literal
 
 import altair as alt
@@ -368,6 +370,40 @@ def norm_ratio_chart(
     return alt.layer(one, line).properties(height=height)
 
 
+_PLAIN_FIELD = re.compile(r"[^\W\d]\w*(?: \w+)*")
+"""A column name Vega-Lite reads literally as a field: words and single spaces, no punctuation.
+
+Anything else (``a.b``, ``a[0]``, ``a:b``, quotes, backslashes) means nesting, an Altair type
+shorthand or an expression to Vega, so :func:`_safe_fields` renames it.
+"""
+
+
+def _safe_fields(
+    frame: pd.DataFrame, titles: Mapping[str, str] | None
+) -> tuple[pd.DataFrame, dict[str, str], dict[str, str]]:
+    """Rename the columns Vega-Lite would misread; return the frame, the renaming, the titles.
+
+    A column whose name is not plain (see :data:`_PLAIN_FIELD`) becomes ``field_<i>`` (its
+    position), so every chart field is literal; ``titles`` maps each new field to what the axis,
+    legend and tooltip show: ``titles[original]`` when given, else the original name.
+    """
+    taken = {str(c) for c in frame.columns}
+    fields: dict[str, str] = {}
+    for i, name in enumerate(frame.columns):
+        name = str(name)
+        if _PLAIN_FIELD.fullmatch(name):
+            fields[name] = name
+            continue
+        field = f"field_{i}"
+        while field in taken:
+            field += "_"
+        taken.add(field)
+        fields[name] = field
+    data = frame.set_axis([fields[str(c)] for c in frame.columns], axis=1)
+    shown = {fields[name]: (titles or {}).get(name, name) for name in fields}
+    return data, fields, shown
+
+
 def data_chart(
     frame: pd.DataFrame,
     *,
@@ -375,16 +411,24 @@ def data_chart(
     y: str,
     color: str = "class",
     split: str | None = "split",
+    titles: Mapping[str, str] | None = None,
     height: int = 320,
 ) -> alt.Chart:
     """A scatter of ``y`` against ``x`` coloured by class; test rows hollow when ``split`` is set.
 
     Tooltips show every column of ``frame``, so a point can be traced back to its row.
+    ``titles`` maps a column to the name shown for it (axis, legend, tooltip): the page keeps
+    internal column names (so a feature called ``class`` cannot be mistaken for the class) and
+    shows the file's names. Column names with characters Vega-Lite reads as syntax (dots,
+    brackets, colons, backslashes, quotes) are renamed internally, so the chart draws whatever
+    the names.
     """
-    data = _plain(frame)
+    data, fields, shown = _safe_fields(_plain(frame), titles)
+    x, y, color = fields[x], fields[y], fields[color]
+    split = fields.get(split) if split is not None else None
     scale = _class_scale(data[color])
     extra: dict[str, object] = {}
-    if split is not None and split in data.columns:
+    if split is not None:
         extra["fillOpacity"] = alt.FillOpacityValue(
             **alt.when(alt.datum[split] == "test").then(alt.value(0.0)).otherwise(alt.value(0.6))
         )
@@ -392,13 +436,24 @@ def data_chart(
         alt.Chart(data)
         .mark_point(filled=False, size=45, strokeWidth=1.5)
         .encode(
-            x=alt.X(f"{x}:Q", title=x, scale=alt.Scale(zero=False)),
-            y=alt.Y(f"{y}:Q", title=y, scale=alt.Scale(zero=False)),
+            x=alt.X(field=x, type="quantitative", title=shown[x], scale=alt.Scale(zero=False)),
+            y=alt.Y(field=y, type="quantitative", title=shown[y], scale=alt.Scale(zero=False)),
             color=alt.Color(
-                f"{color}:N", title=color, scale=scale, legend=alt.Legend(orient="bottom")
+                field=color,
+                type="nominal",
+                title=shown[color],
+                scale=scale,
+                legend=alt.Legend(orient="bottom"),
             ),
-            fill=alt.Fill(f"{color}:N", scale=scale, legend=None),
-            tooltip=[alt.Tooltip(f"{c}:{'Q' if _numeric(data[c]) else 'N'}") for c in data.columns],
+            fill=alt.Fill(field=color, type="nominal", scale=scale, legend=None),
+            tooltip=[
+                alt.Tooltip(
+                    field=c,
+                    type="quantitative" if _numeric(data[c]) else "nominal",
+                    title=shown[c],
+                )
+                for c in data.columns
+            ],
             **extra,
         )
         .properties(height=height)

@@ -1,12 +1,21 @@
-"""The catalogue of bad input a public demo must answer with a clear message.
+"""The catalogue of hostile input a public demo must answer with a clear message, or just read.
 
-Shared by tests/test_bad_input.py (through the core) and the page tests (through the page), so
-both layers are checked against the same cases. Each CSV case is (bytes, phrases the message
-must contain); each link case is (query parameters, the field its message names).
+Shared by tests/test_bad_input.py (through the core) and tests/test_app_bad_input.py (through the
+page), so both layers are checked against the same cases:
+
+- ``BAD_CSVS``: files that are refused, with a message that names the problem;
+- ``ODD_CSVS``: files that look hostile but are legitimate and must load (other separators,
+  decimal commas, old line endings, ``NA`` as a class, column names that collide with the page's
+  own columns or mean syntax to Vega-Lite);
+- ``BAD_CONFIG_FILES``: configuration files (the Share & export tab) that are refused in words;
+- ``BAD_LINKS``, ``BAD_CONFIGS``, ``DIVERGING``: links, configurations and a diverging run.
+
+``API_WORDS``: what no message on the page may say (the sidebar's labels are the page's words).
 """
 
 from __future__ import annotations
 
+import csv
 import io
 
 from mtl.data.csv_import import MAX_COLUMNS, MAX_ROWS
@@ -24,6 +33,20 @@ def _wide(columns: int) -> bytes:
     header = ",".join(f"f{i}" for i in range(columns - 2)) + ",y,c"
     body = [",".join("1" for _ in range(columns - 2)) + f",{i},k{i % 2}" for i in range(20)]
     return _table([header, *body])
+
+
+def _with_cell(row: int, column: int, value: str) -> bytes:
+    """``_rows(12)`` with data row ``row``'s ``column`` (0: x1, 1: x2, 2: y, 3: c) set to
+    ``value``."""
+    rows = _rows(12)
+    cells = rows[row + 1].split(",")
+    cells[column] = value
+    rows[row + 1] = ",".join(cells)
+    return _table(rows)
+
+
+HUGE = "1" + "0" * 400
+"""A 400-digit integer: too large for a float (pandas used to raise OverflowError on it)."""
 
 
 def _png() -> bytes:
@@ -67,6 +90,142 @@ BAD_CSVS: dict[str, tuple[bytes, list[str] | None, tuple[str, ...]]] = {
         None,
         ("x1", "more than once"),
     ),
+    "a 400-digit number in a feature": (
+        _with_cell(2, 0, HUGE),
+        ["x1", "x2"],
+        ("x1", "too large for training", "rescale"),
+    ),
+    "a 400-digit number in the regression target": (
+        _with_cell(2, 2, HUGE),
+        ["x1", "x2"],
+        ("'y'", "too large for training", "rescale"),
+    ),
+    "values that overflow float32 in training (3e38)": (
+        _table(
+            ["x1,x2,y,c", *[f"{(-1) ** i * 3e38},{i % 5},{i * 0.1},k{i % 2}" for i in range(12)]]
+        ),
+        ["x1", "x2"],
+        ("x1", "too large for training", "rescale"),
+    ),
+}
+
+API_WORDS: tuple[str, ...] = (
+    "drop_invalid",
+    "features=None",
+    "=True",
+    "=False",
+    "RunConfig",
+    "load_csv",
+    "optim.batch_size",
+    "Traceback",
+    'File "',
+    "set_int_max_str_digits",
+    "universal-newline",
+    "OverflowError",
+    "RecursionError",
+)
+"""Words of the API or of Python that no message shown on the page may contain."""
+
+
+def _names_table(header: str, rows: int = 30) -> bytes:
+    """A file with ``header``: every column numeric but the last, a class ``k0``/``k1``."""
+    n = len(next(csv.reader([header]))) - 1
+    body = [
+        ",".join([*(str((i * (j + 2)) % 7 + j) for j in range(n)), f"k{i % 2}"])
+        for i in range(rows)
+    ]
+    return _table([header, *body])
+
+
+# name -> (file bytes, regression target, class target, features the dataset must end up with
+# (in order), class names it must end up with)
+ODD_CSVS: dict[str, tuple[bytes, str, str, tuple[str, ...], tuple[str, ...]]] = {
+    "old Mac line endings (lone CR)": (
+        "\r".join(_rows(12)).encode() + b"\r",
+        "y",
+        "c",
+        ("x1", "x2"),
+        ("k0", "k1"),
+    ),
+    "semicolon-separated": (
+        _table([r.replace(",", ";") for r in _rows(12)]),
+        "y",
+        "c",
+        ("x1", "x2"),
+        ("k0", "k1"),
+    ),
+    "tab-separated": (
+        _table([r.replace(",", "\t") for r in _rows(12)]),
+        "y",
+        "c",
+        ("x1", "x2"),
+        ("k0", "k1"),
+    ),
+    "semicolons and decimal commas": (
+        _table(["x1;x2;y;c", *[f"{i % 7},25;{i % 5},5;{i},1;k{i % 2}" for i in range(12)]]),
+        "y",
+        "c",
+        ("x1", "x2"),
+        ("k0", "k1"),
+    ),
+    "NA, None, null, N/A and nan as class values": (
+        _table(
+            ["x1,x2,y,c"]
+            + [
+                f"{i % 7},{i % 3},{i * 0.1},{['NA', 'None', 'null', 'N/A', 'nan'][i % 5]}"
+                for i in range(20)
+            ]
+        ),
+        "y",
+        "c",
+        ("x1", "x2"),
+        ("N/A", "NA", "None", "nan", "null"),
+    ),
+    "a 400-digit integer as a class": (
+        _table(
+            ["x1,x2,y,c", *[f"{i % 7},{i % 3},{i * 0.1},{HUGE if i % 2 else 7}" for i in range(12)]]
+        ),
+        "y",
+        "c",
+        ("x1", "x2"),
+        ("7", HUGE),
+    ),
+    "names that collide once sanitised (a.b, a_b, a:b)": (
+        _names_table("a.b,a_b,a:b,a[b],y,c"),
+        "y",
+        "c",
+        ("a.b", "a_b", "a:b", "a[b]"),
+        ("k0", "k1"),
+    ),
+    "names of the page's own columns (class, split, member, epoch)": (
+        _names_table("class,split,member,x,epoch,weight"),
+        "epoch",
+        "weight",
+        ("class", "split", "member", "x"),
+        ("k0", "k1"),
+    ),
+    "quotes, brackets, backslashes and colons in names": (
+        _names_table('it\'s,"say ""hi""",[0],back\\slash,x:Q,y.z,c'),
+        "y.z",
+        "c",
+        ("it's", 'say "hi"', "[0]", "back\\slash", "x:Q"),
+        ("k0", "k1"),
+    ),
+}
+
+# name -> (configuration file bytes, a phrase its message must contain)
+BAD_CONFIG_FILES: dict[str, tuple[bytes, str]] = {
+    "nested 100,000 levels deep": (b"[" * 100_000, "nested"),
+    "an object nested 16,000 levels deep": (
+        b'{"a":' * 16_000 + b"1" + b"}" * 16_000,
+        "nested",
+    ),
+    "a 5,000-digit number": (b'{"epochs": ' + b"9" * 5000 + b"}", "too long"),
+    "a list as a setting": (b'{"epochs": [1, 2]}', "one value"),
+    "not JSON": (b"{nope", "not JSON"),
+    "binary": (_png(), "not JSON"),
+    "not an object": (b"[1, 2]", "one JSON object"),
+    "too big": (b" " * 100_001, "100 kB"),
 }
 
 

@@ -10,10 +10,8 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import pandas as pd
-
 import mtl
-from mtl.data.csv_import import MAX_CLASSES
+from mtl.data.csv_import import MAX_CLASSES, Table, read_table
 
 CLASS_MAX_DISTINCT = MAX_CLASSES
 """A column with at most this many distinct values can be a class target."""
@@ -44,39 +42,31 @@ class CsvColumns:
         return [c for c in self.numeric if c not in (regression, classification)]
 
 
-_PROBE = "\x00"
-"""A column name no CSV can have: asking load_csv for it makes it check the file, then stop."""
-
-
 def read_columns(data: bytes) -> CsvColumns:
     """Parse ``data`` far enough to list its columns and pick default targets.
 
     Raises :class:`mtl.DataError` for a file that cannot be used at all (empty, binary, not
-    UTF-8, malformed rows, too large or too small): the file-level checks are
-    :func:`mtl.load_csv`'s own, so the person reads the same precise message whichever step
-    refuses the file. Column-level problems are left to :func:`load`.
+    UTF-8, malformed rows, too large or too small). The file is read by
+    :func:`mtl.data.csv_import.read_table`, :func:`mtl.load_csv`'s own reader (same separator,
+    decimal mark and missing markers), so the person reads the same precise message whichever
+    step refuses the file. Column-level problems are left to :func:`load`.
     """
-    _check_file(data)
-    frame = pd.read_csv(
-        io.BytesIO(data), index_col=False, skipinitialspace=True, encoding="utf-8-sig"
-    )
-    frame.columns = [str(c).strip() for c in frame.columns]
-    columns = tuple(frame.columns)
+    table = read_table(data)
+    columns = tuple(table.columns)
     if len(columns) < 2:
         raise mtl.DataError(
-            "file", "has a single column; it needs a regression target and a class target."
+            "file",
+            "has a single column; it needs a regression target and a class target. Separate "
+            "the columns with commas, semicolons or tabs.",
         )
     numeric = tuple(
-        c
-        for c in columns
-        if not c.startswith("Unnamed")
-        and (pd.api.types.is_numeric_dtype(frame[c].dtype) or _mostly_numeric(frame[c]))
+        c for c in columns if c not in table.blank_header and table.numeric_share(c) >= _MOSTLY
     )
     if not numeric:
         raise mtl.DataError(
             "file", "has no numeric column, so nothing can be the regression target."
         )
-    distinct = {c: frame[c].nunique(dropna=True) for c in columns}
+    distinct = {c: _distinct(table, c, c in numeric) for c in columns}
     many = [c for c in numeric if distinct[c] > CLASS_MAX_DISTINCT]
     regression = many[0] if many else numeric[0]
     few = [c for c in columns if c != regression and 2 <= distinct[c] <= CLASS_MAX_DISTINCT]
@@ -86,26 +76,17 @@ def read_columns(data: bytes) -> CsvColumns:
     return CsvColumns(columns, numeric, regression, classification)
 
 
-def _mostly_numeric(column: pd.Series) -> bool:
-    """Whether at least half of a text column's values are numbers: stray text among numbers.
-
-    Such a column is offered as a numeric candidate rather than silently left out, so that
-    :func:`mtl.load_csv` names the stray values and their rows when it is used.
-    """
-    values = column.dropna()
-    if values.empty:
-        return False
-    parsed = pd.to_numeric(values.astype(str).str.strip(), errors="coerce")
-    return bool(parsed.notna().mean() >= 0.5)
+_MOSTLY = 0.5
+"""A column at least this share of whose present cells are numbers is offered as numeric: stray
+text among numbers is then reported by :func:`mtl.load_csv` with its rows, not silently left out."""
 
 
-def _check_file(data: bytes) -> None:
-    """Raise load_csv's DataError if the file as a whole is unusable, else return."""
-    try:
-        mtl.load_csv(data, regression_target=_PROBE, classification_target=_PROBE)
-    except mtl.DataError as error:
-        if error.where != f"column '{_PROBE}'":  # anything but "no such column": the real cause
-            raise
+def _distinct(table: Table, name: str, numeric: bool) -> int:
+    """Distinct present values of a column: numbers by value, text by text (empty cells aside)."""
+    if numeric:
+        return int(table.numbers(name).nunique(dropna=True))
+    labels = table.labels(name)
+    return int(labels[labels != ""].nunique())
 
 
 def load(

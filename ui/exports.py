@@ -59,29 +59,54 @@ def load_json(data: bytes) -> dict[str, str]:
     """The link-format mapping in a configuration file.
 
     Values may be strings or JSON scalars (numbers, booleans, null for a full batch), which are
-    written as a link would write them. Raises ``ValueError`` saying what is wrong with the file.
+    written as a link would write them. Raises ``ValueError`` saying, in the page's words, what is
+    wrong with the file: too big, not JSON (with the line and column), nested (a hostile file
+    nested thousands of levels deep makes Python's parser run out of stack: that is a refusal too,
+    never a crash), not one object, or a setting holding a list or object instead of one value.
     """
     if len(data) > MAX_CONFIG_BYTES:
-        raise ValueError(f"The file is {len(data)} bytes; a configuration is at most 100 kB.")
+        raise ValueError(
+            f"The file is {len(data):,} bytes; a configuration file is at most 100 kB (a real one "
+            "is about 1 kB). Load a file saved with “Configuration (JSON)”."
+        )
     try:
-        parsed = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"The file is not JSON: {error}.") from None
+        parsed = json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise ValueError("The file is not JSON: it is not UTF-8 text.") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(
+            f"The file is not JSON: {error.msg.lower()} at line {error.lineno}, column "
+            f"{error.colno}."
+        ) from None
+    except RecursionError:
+        raise ValueError(
+            "The file can't be read: its brackets are nested far too deeply for a configuration "
+            "file. Load a file saved with “Configuration (JSON)”."
+        ) from None
+    except ValueError:  # e.g. an integer of more than 4,300 digits
+        raise ValueError(
+            "The file is not JSON that can be read: a number in it is too long."
+        ) from None
     if not isinstance(parsed, Mapping):
         raise ValueError(
-            'The file must hold one JSON object such as {"optim.lr": "0.01", ...}, as the '
-            "configuration download does."
+            "The file must hold one JSON object of settings, as the “Configuration (JSON)” "
+            "download does."
+        )
+    nested = [str(k) for k, v in parsed.items() if isinstance(v, list | dict)]
+    if nested:
+        raise ValueError(
+            f"The setting {nested[0]!r} holds a list or an object; each setting is one value "
+            "(text, a number, true or false), as the “Configuration (JSON)” download writes it."
         )
     return {str(k): _as_text(v) for k, v in parsed.items()}
 
 
 def _as_text(value: object) -> str:
+    """A JSON scalar as a link writes it: null is a full batch, booleans are lower case."""
     if value is None:
         return "full"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, list | dict):
-        return json.dumps(value)
     return str(value)
 
 

@@ -212,10 +212,13 @@ class DataView:
     """What the Data tab draws for one dataset.
 
     Attributes:
-        frame: one row per sample (at most :data:`MAX_SCATTER_ROWS`): raw features, the
-            regression target, ``class`` (its name) and ``split``.
+        frame: one row per sample (at most :data:`MAX_SCATTER_ROWS`), under internal column
+            names that no file can collide with: the raw features ``x0, x1, ...``, the
+            regression target ``target``, ``class`` (the class name) and ``split``.
         x, y: the columns of ``frame`` to plot against each other.
-        caption: why those two columns, in a sentence.
+        titles: internal column name -> the name shown (the file's own, whatever characters
+            it holds), for the axes, legend and tooltips.
+        caption: why those two columns, in a sentence (the real names).
         extras: for the notebook, its unused ``classification_data`` beside the inputs actually
             used, with the class labels: ``value, class, source``; else ``None``.
         description, source: the dataset's own paragraph and provenance.
@@ -224,15 +227,27 @@ class DataView:
     frame: pd.DataFrame
     x: str
     y: str
+    titles: dict[str, str]
     caption: str
     extras: pd.DataFrame | None
     description: str
     source: str
 
 
-def _safe(name: str) -> str:
-    """A column name Vega-Lite reads literally (dots and brackets mean nesting there)."""
-    return name.replace(".", "_").replace("[", "(").replace("]", ")").replace(":", "_")
+def _columns(dataset: mtl.Dataset) -> tuple[list[str], str, dict[str, str]]:
+    """Internal names of the features and the target, and every internal name's title.
+
+    A feature or target named ``class``, ``split``, ``member`` or ``epoch``, two names that
+    differ only in punctuation (``a.b`` and ``a_b``), or a name full of quotes and brackets:
+    none of them can collide with each other or with the page's own columns, because the frame
+    never uses them as column names; they are only shown.
+    """
+    features = [f"x{j}" for j in range(len(dataset.feature_names))]
+    titles = dict(zip(features, (str(n) for n in dataset.feature_names), strict=True))
+    titles["target"] = str(dataset.regression_names[0])
+    titles["class"] = "class"
+    titles["split"] = "split"
+    return features, "target", titles
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -240,10 +255,7 @@ def _data_view(key: str, _spec: mtl.DataSpec) -> DataView:
     """Build :class:`DataView` for ``_spec`` (identified by ``key``)."""
     dataset = mtl.build_dataset(_spec)
     split = split_dataset(dataset, _spec.test_fraction, _spec.seed, _spec.standardize)
-    features = [_safe(n) for n in dataset.feature_names]
-    target = _safe(dataset.regression_names[0])
-    if target in features:
-        target += " (target)"
+    features, target, titles = _columns(dataset)
     x = dataset.x.double().numpy()
     y = dataset.y_reg[:, 0].double().numpy()
     frame = pd.DataFrame(x, columns=features)
@@ -256,17 +268,17 @@ def _data_view(key: str, _spec: mtl.DataSpec) -> DataView:
     if len(features) == 1:
         chosen = features[0]
         caption = (
-            f"The only feature, {inert.code(chosen)}, against the regression target "
-            f"{inert.code(target)}."
+            f"The only feature, {inert.code(titles[chosen])}, against the regression target "
+            f"{inert.code(titles[target])}."
         )
     else:
         corr = [abs(_corr(x[:, j], y)) for j in range(x.shape[1])]
         j = int(np.nanargmax(corr)) if not all(math.isnan(c) for c in corr) else 0
         chosen = features[j]
         caption = (
-            f"The regression target {inert.code(target)} against {inert.code(chosen)}, the "
-            "feature most correlated "
-            f"with it (|r| = {corr[j]:.2f}; {len(features)} features in all)."
+            f"The regression target {inert.code(titles[target])} against "
+            f"{inert.code(titles[chosen])}, the feature most correlated with it "
+            f"(|r| = {corr[j]:.2f}; {len(features)} features in all)."
         )
     caption += " Colour: class. Hollow points: test rows."
     if len(frame) > MAX_SCATTER_ROWS:
@@ -282,7 +294,9 @@ def _data_view(key: str, _spec: mtl.DataSpec) -> DataView:
             ],
             ignore_index=True,
         )
-    return DataView(frame, chosen, target, caption, extras, dataset.description, dataset.source)
+    return DataView(
+        frame, chosen, target, titles, caption, extras, dataset.description, dataset.source
+    )
 
 
 def _corr(a: np.ndarray, b: np.ndarray) -> float:

@@ -251,9 +251,10 @@ def _csv_section() -> tuple[mtl.Dataset | None, SidebarOutcome | None]:
         "CSV file",
         type=["csv"],
         key="data.csv_file",
-        help="A comma-separated UTF-8 file with a header row (at most 10 MB, 20,000 rows, 50 "
-        "columns). Choose a numeric column to regress, a column with a few categories to "
-        "classify, and numeric feature columns.",
+        help="A UTF-8 text file with a header row, separated by commas, semicolons or tabs "
+        "(decimal commas are fine with semicolons; at most 10 MB, 20,000 rows, 50 columns). "
+        "Choose a numeric column to regress, a column with a few categories to classify (NA "
+        "there is a class; leave a cell empty if it is missing), and numeric feature columns.",
     )
     if upload is None:
         return None, SidebarOutcome(

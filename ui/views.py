@@ -331,7 +331,16 @@ def _conflict(result: mtl.Result) -> None:
 def _data(result: mtl.Result) -> None:
     view = data_view(result.config.data)
     key = cache_key(result.config)
-    _show("data_chart", view.frame, key, x=view.x, y=view.y, color="class", split="split")
+    _show(
+        "data_chart",
+        view.frame,
+        key,
+        x=view.x,
+        y=view.y,
+        color="class",
+        split="split",
+        titles=view.titles,
+    )
     st.caption(view.caption)  # names in it are code spans (ui.run builds it with inert.code)
     if view.extras is not None:
         st.markdown("**The notebook's mismatch.**")

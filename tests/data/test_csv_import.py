@@ -283,10 +283,73 @@ def test_unknown_column_lists_the_available_ones(
         assert f"'{name}'" in error.problem
 
 
-def test_semicolon_file_gets_a_hint() -> None:
-    data = table([r.replace(",", ";") for r in ROWS], HEADER.replace(",", ";"))
-    error = refused(data)
-    assert "';'" in error.problem
+@pytest.mark.parametrize(("separator", "word"), [(";", "semicolon"), ("\t", "tab")])
+def test_semicolon_and_tab_separated_files_are_read(separator: str, word: str) -> None:
+    data = table([r.replace(",", separator) for r in ROWS], HEADER.replace(",", separator))
+    ds = load_csv(io.BytesIO(data), "score", "kind")
+    reference = load_csv(io.BytesIO(table()), "score", "kind")
+    assert ds.feature_names == reference.feature_names
+    assert torch.equal(ds.x, reference.x) and torch.equal(ds.y_reg, reference.y_reg)
+    assert torch.equal(ds.y_cls, reference.y_cls)
+    assert f"read as {word}-separated" in ds.description
+
+
+def test_decimal_commas_with_semicolons_are_read_as_decimals() -> None:
+    rows = [r.replace(",", ";").replace(".", ",") for r in ROWS]
+    data = table(rows, HEADER.replace(",", ";"))
+    assert b"1,50;50;item0" in data  # "1,50" is one and a half
+    ds = load_csv(io.BytesIO(data), "score", "kind")
+    reference = load_csv(io.BytesIO(table()), "score", "kind")
+    assert torch.equal(ds.x, reference.x) and torch.equal(ds.y_reg, reference.y_reg)
+    assert "decimal commas" in ds.description
+
+
+def test_comma_separated_file_keeps_commas_as_separators() -> None:
+    ds = load_csv(io.BytesIO(table()), "score", "kind")
+    assert "read as" not in ds.description  # plain CSV: nothing to explain
+    assert ds.x[0].tolist() == pytest.approx([1.5, 50.0])
+
+
+@pytest.mark.parametrize("ending", ["\r", "\r\n"])
+def test_old_mac_and_windows_line_endings_are_read(ending: str) -> None:
+    data = table().decode().replace("\n", ending).encode()
+    assert load_csv(io.BytesIO(data), "score", "kind") == load_csv(table(), "score", "kind")
+
+
+@pytest.mark.parametrize("marker", ["NA", "None", "null", "N/A", "nan", "NaN"])
+def test_missing_markers_in_the_class_column_are_classes(marker: str) -> None:
+    rows = [r.replace(",dog,", f",{marker},") for r in ROWS]
+    ds = load_csv(io.BytesIO(table(rows)), "score", "kind")
+    assert ds.class_names == tuple(sorted(["cat", marker]))
+    assert ds.n_rows == 12
+
+
+def test_missing_markers_in_numeric_columns_are_missing() -> None:
+    rows = with_cell(2, 0, "NA")
+    rows[5] = with_cell(5, 4, "null")[5]
+    ds = load_csv(io.BytesIO(table(rows)), "score", "kind", drop_invalid=True)
+    assert ds.feature_names == ("height", "weight")  # still numeric despite the markers
+    assert ds.n_rows == 10
+    error = refused(table(rows))
+    assert "'height': 1" in error.problem and "'score': 1" in error.problem
+
+
+def test_numeric_classes_sort_by_value_exactly() -> None:
+    big = "1" + "0" * 400
+    rows = [f"{i},{i * 2},{['10', '2', '2.0', big][i % 4]}" for i in range(12)]
+    ds = load_csv(io.BytesIO(table(rows, "a,b,c")), "b", "c")
+    assert ds.class_names == ("2", "10", big)  # 2 and 2.0 are one class
+    assert ds.y_cls.tolist()[:4] == [1, 0, 0, 2]
+
+
+@pytest.mark.parametrize(("column", "name"), [(0, "height"), (1, "weight"), (4, "score")])
+@pytest.mark.parametrize("value", ["1" + "0" * 400, "3e38", "-2e20", "1e400"])
+def test_values_too_large_for_training_are_named(column: int, name: str, value: str) -> None:
+    error = refused(table(with_cell(7, column, value)), drop_invalid=True)
+    assert error.where == f"column '{name}'"
+    assert "too large for training" in error.problem and "row 9" in error.problem
+    assert "rescale" in error.problem.lower()
+    assert len(error.problem) < 400  # a 400-digit value is shortened
 
 
 @pytest.mark.parametrize(("target", "role"), [("score", "regression"), ("kind", "class")])
@@ -332,14 +395,15 @@ def test_non_numeric_regression_target() -> None:
 
 @pytest.mark.parametrize(
     ("column", "value", "name"),
-    [(0, "", "height"), (1, "inf", "weight"), (4, "-inf", "score"), (1, "1e40", "weight")],
+    [(0, "", "height"), (1, "inf", "weight"), (4, "-inf", "score"), (1, "Infinity", "weight")],
 )
 def test_missing_or_infinite_values_name_column_and_row(column: int, value: str, name: str) -> None:
     rows = with_cell(7, column, value)
     error = refused(table(rows))
     assert error.where == f"column '{name}'"
     assert "1 row has" in error.problem and "at row 9 " in error.problem
-    assert "drop_invalid=True" in error.problem and "drop rows with missing values" in error.problem
+    assert "Drop rows with missing values" in error.problem
+    assert "drop_invalid" not in error.problem  # the page's words, not the API's
 
 
 def test_missing_values_report_counts_per_column_and_first_rows() -> None:
