@@ -10,10 +10,12 @@ The equality with ``torch.optim`` is tested.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import torch
 
-from mtl.config import OptimSpec
+if TYPE_CHECKING:
+    from mtl.config import OptimSpec
 
 
 class FlatSGD:

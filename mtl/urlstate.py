@@ -22,6 +22,7 @@ from typing import Any
 
 from mtl.config import CHOICES, LIMITS, ConfigError, RunConfig, WeightingSpec
 from mtl.data import DATASETS
+from mtl.weighting import METHODS
 
 _SECTIONS = ("data", "model", "loss", "optim")
 _NOT_IN_LINKS = {"data.table"}
@@ -144,8 +145,6 @@ def _parse(key: str, raw: str, current: Any, messages: list[str], label: str = "
 
 
 def _weighting(values: dict[str, str], base: WeightingSpec, messages: list[str]) -> WeightingSpec:
-    from mtl.weighting import METHODS  # local: the registry imports the config
-
     method = values.get("weighting.method", base.method).strip()
     if method not in METHODS:
         messages.append(

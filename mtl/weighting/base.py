@@ -25,8 +25,8 @@ from typing import Any, ClassVar
 
 import torch
 
-from mtl.config import Range
 from mtl.errors import ConfigError
+from mtl.limits import Range
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,7 @@ from typing import ClassVar
 
 import torch
 
-from mtl.config import Range
+from mtl.limits import Range
 from mtl.weighting.base import MethodContext, WeightingMethod
 from mtl.weighting.gradient import gram_matrix
 

@@ -26,7 +26,7 @@ from typing import ClassVar
 
 import torch
 
-from mtl.config import Range
+from mtl.limits import Range
 from mtl.weighting.base import MethodContext, WeightingMethod
 
 

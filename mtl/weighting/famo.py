@@ -45,7 +45,7 @@ from typing import ClassVar
 
 import torch
 
-from mtl.config import Range
+from mtl.limits import Range
 from mtl.optim import FlatAdam
 from mtl.weighting.base import MethodContext, WeightingMethod
 

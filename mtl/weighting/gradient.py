@@ -18,8 +18,8 @@ from typing import Any
 
 import torch
 
-from mtl.config import Range
 from mtl.errors import ConfigError
+from mtl.limits import Range
 
 GRADIENT_METHODS: tuple[str, ...] = ("mgda", "pcgrad", "cagrad", "imtl")
 """The names :func:`gradient_weights` accepts (``"imtl"`` is IMTL-G, the gradient part of IMTL)."""

@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import torch
 
-from mtl.config import TASKS
+from mtl.limits import TASKS
 from mtl.optim import FlatAdam, FlatSGD
 from mtl.weighting.base import MethodContext, WeightingMethod
 
