@@ -4,7 +4,8 @@ Everything that changes a result lives here, so a config is a complete cache key
 complete recipe for a reproducible link. Every field is range-checked on construction; a bad value
 raises :class:`~mtl.errors.ConfigError` naming the field, the value and the allowed range. The
 ranges (``LIMITS``) are the single source for validation, for the page's widgets and for clamping
-values that arrive in a URL.
+values that arrive in a URL; they live in the leaf module :mod:`mtl.limits` (so the datasets and the
+weighting methods can use them without an import cycle) and are re-exported here.
 
 The caps suit a hosted demo on a small CPU machine: they bound the work of one request.
 """
