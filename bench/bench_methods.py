@@ -45,7 +45,7 @@ def main() -> None:
         cfg = base.with_(**{"weighting.method": name})
         one = best_of(lambda cfg=cfg: mtl.train(cfg), repeat=7)
         sweep = best_of(lambda cfg=cfg: mtl.sweep(cfg, seeds=seeds), repeat=3)
-        rows.append((name, cls.uses_gradients, one, sweep))
+        rows.append((name, cls.combines == "gradients", one, sweep))
 
     static_one = next(one for name, _, one, _ in rows if name == "static")
     static_sweep = next(sweep for name, _, _, sweep in rows if name == "static")

@@ -9,11 +9,16 @@ Per step (see :mod:`mtl.weighting.base` for the method's side):
 1. forward and task losses ``L [K, T]``; a member with a non-finite loss (here or in any
    evaluation) is frozen and flagged, and the others go on;
 2. one backward pass gives each task's gradient ``g_t [K, P]`` on all parameters;
-3. ``w = method.weights(L, G, step)`` with ``G [K, T, P_shared]`` the shared part of the ``g_t``;
-4. the update direction: shared parameters get ``sum_t w_t g_t``; a task's head gets
-   ``w_t g_t`` (loss-based methods, what ``backward()`` on the weighted sum gives) or ``g_t``
-   (gradient-based methods); every weight matrix also gets the L2 penalty's ``2 * l2 * theta``;
-5. one optimizer step (:mod:`mtl.optim`: element-wise, hence per member).
+3. ``w = method.weights(L, G, step, gram=G G^T)`` with ``G [K, T, P_shared]`` the shared part of
+   the ``g_t`` and its float64 Gram matrix ``[K, T, T]``, formed once per step (for methods of
+   kind ``"gradient"``, and whenever the conflict diagnostics are recorded, which reuse it);
+4. the update direction: for a method that ``combines`` losses every parameter gets
+   ``sum_t w_t g_t`` (what ``backward()`` on the weighted sum gives); for one that combines
+   gradients the shared parameters get ``sum_t w_t g_t`` of the shared gradients and a task's
+   head ``g_t`` (times :meth:`~mtl.weighting.WeightingMethod.head_weights`); every weight matrix
+   also gets the L2 penalty's ``2 * l2 * theta``;
+5. one optimizer step (:mod:`mtl.optim`: element-wise, hence per member), then
+   ``method.after_step`` with the same inputs (the method's state changes only there).
 
 Evaluation: at epoch 0 (before any step) and after every epoch, every component and metric is
 evaluated on the whole train and test splits. In full-batch mode the forward pass of step e *is*
@@ -28,6 +33,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import torch
 
@@ -40,6 +46,7 @@ from mtl.models import PopulationModel
 from mtl.optim import make_optimizer
 from mtl.results import Recorder, Result
 from mtl.weighting import METHODS, MethodContext, WeightingMethod
+from mtl.weighting.gradient import gram_matrix
 
 ProgressFn = Callable[[int, int], None]
 """``on_progress(done, total)``: epochs done out of the run's epochs."""
@@ -70,6 +77,23 @@ class _Step:
     G: torch.Tensor  # [K, T, P_shared]
     rep: torch.Tensor | None  # [K, T, N * H] gradients on the shared representation, if asked
     l2: torch.Tensor | None  # [K] the L2 penalty at the same parameters, when it is on
+
+    @cached_property
+    def gram(self) -> torch.Tensor:
+        """``G G^T [K, T, T]`` in float64, formed at most once per pass (method and diagnostics)."""
+        return gram_matrix(self.G)
+
+    @cached_property
+    def rep_gram(self) -> torch.Tensor:
+        """The Gram matrix of the representation gradients ``[K, T, T]`` (MGDA-UB)."""
+        assert self.rep is not None
+        return gram_matrix(self.rep)
+
+    def method_inputs(self, kind: str) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The gradients a method reads and their Gram (``None`` for a ``"loss"`` method)."""
+        if self.rep is not None:
+            return self.rep, self.rep_gram if kind == "gradient" else None
+        return self.G, self.gram if kind == "gradient" else None
 
 
 class _Trainer:
@@ -167,14 +191,14 @@ class _Trainer:
 
         A task's gradient is exactly zero on the other task's head, so one weighted sum over
         tasks with the method's head weights (:meth:`WeightingMethod.head_weights`: the task
-        weights for loss-based methods, ones for gradient-based ones) gives every head its own
-        task's gradient. For a loss-based method that sum is the whole direction; for a
-        gradient-based one the shared part is replaced by the method's combination.
+        weights when the method combines losses, ones when it combines gradients) gives every
+        head its own task's gradient. When the method combines losses that sum is the whole
+        direction; when it combines gradients the shared part is replaced by its combination.
         """
         model = self.model
         head_weights = self.method.head_weights(weights)
         direction = (step.grads * head_weights.t().unsqueeze(-1)).sum(0)
-        if self.method.uses_gradients:
+        if self.method.combines == "gradients":
             direction[:, model.shared] = torch.bmm(weights.unsqueeze(1), step.G).squeeze(1)
         if self.l2_scale is not None:
             direction.addcmul_(model.theta, self.l2_scale)
@@ -192,12 +216,12 @@ class _Trainer:
     ) -> tuple[_Step, torch.Tensor]:
         """One optimisation step; returns the pass's results and the weights applied."""
         result = self._forward_backward(x, y_reg, y_cls, epoch)
-        grads = result.rep if result.rep is not None else result.G
-        weights = self.method.weights(result.losses, grads, step)
+        grads, gram = result.method_inputs(self.method.kind)
+        weights = self.method.weights(result.losses, grads, step, gram=gram)
         if step == 0:  # epoch 0's row shows the weights the first step used
             self.recorder.record_weights(0, weights)
         self._update(weights, result)
-        self.method.after_step(result.losses)
+        self.method.after_step(result.losses, grads, gram=gram)
         return result, weights
 
     def _check_finite(self, losses: torch.Tensor, epoch: int) -> None:
@@ -214,7 +238,7 @@ class _Trainer:
 
     def _record_train(self, epoch: int, result: _Step) -> None:
         self.recorder.record(epoch, "train", result.losses, result.l2, result.reg, result.logits)
-        self.recorder.record_conflict(epoch, result.G)
+        self.recorder.record_conflict(epoch, result.gram)  # formed once per pass, shared
 
     def _evaluate_test(self, epoch: int) -> None:
         s = self.split

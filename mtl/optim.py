@@ -10,10 +10,12 @@ The equality with ``torch.optim`` is tested.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import torch
 
-from mtl.config import OptimSpec
+if TYPE_CHECKING:
+    from mtl.config import OptimSpec
 
 
 class FlatSGD:
@@ -60,13 +62,29 @@ class FlatAdam:
 
     def step(self, grad: torch.Tensor) -> None:
         """Apply one update with ``grad [K, P]``."""
-        beta1, beta2 = self.betas
         self.t += 1
-        self.m.lerp_(grad, 1 - beta1)
-        self.v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-        step_size = self.lr / (1 - beta1**self.t)
-        denom = (self.v.sqrt() / math.sqrt(1 - beta2**self.t)).add_(self.eps)
-        self.theta.addcdiv_(self.m, denom, value=-step_size)
+        self._advance(grad, self.m, self.v, self.theta, self.t)
+
+    def preview(self, grad: torch.Tensor) -> torch.Tensor:
+        """``theta`` after :meth:`step` with ``grad``, computed on copies: nothing changes.
+
+        The same operations as :meth:`step` on clones, so ``preview(g)`` equals what ``step(g)``
+        then gives, bit for bit.
+        """
+        theta = self.theta.clone()
+        self._advance(grad, self.m.clone(), self.v.clone(), theta, self.t + 1)
+        return theta
+
+    def _advance(
+        self, grad: torch.Tensor, m: torch.Tensor, v: torch.Tensor, theta: torch.Tensor, t: int
+    ) -> None:
+        """One Adam update of ``m``, ``v`` and ``theta`` in place, as step ``t``."""
+        beta1, beta2 = self.betas
+        m.lerp_(grad, 1 - beta1)
+        v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        step_size = self.lr / (1 - beta1**t)
+        denom = (v.sqrt() / math.sqrt(1 - beta2**t)).add_(self.eps)
+        theta.addcdiv_(m, denom, value=-step_size)
 
 
 def make_optimizer(spec: OptimSpec, theta: torch.Tensor) -> FlatSGD | FlatAdam:

@@ -154,9 +154,13 @@ class Recorder:
         """Log the task weights ``[K, T]`` in force during ``epoch``."""
         self.weights[epoch, :, : len(TASKS)] = weights
 
-    def record_conflict(self, epoch: int, G: torch.Tensor) -> None:
-        """Log the Gram matrix ``G G^T [K, T, T]`` of the shared task gradients ``G [K, T, P]``."""
-        torch.matmul(G, G.transpose(-1, -2), out=self.gram[epoch])
+    def record_conflict(self, epoch: int, gram: torch.Tensor) -> None:
+        """Log the Gram matrix ``G G^T [K, T, T]`` of the shared task gradients ``G [K, T, P]``.
+
+        The engine computes it once per step (float64) and shares it with the method; cosine
+        and norms come from it. Stored in float32, which is plenty for a chart.
+        """
+        self.gram[epoch] = gram
 
     def mark_diverged(self, members: torch.Tensor, epoch: int) -> None:
         """Flag ``members`` (a ``[K]`` bool mask) as diverged at ``epoch``."""

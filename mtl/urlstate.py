@@ -22,6 +22,7 @@ from typing import Any
 
 from mtl.config import CHOICES, LIMITS, ConfigError, RunConfig, WeightingSpec
 from mtl.data import DATASETS
+from mtl.weighting import METHODS, HParam
 
 _SECTIONS = ("data", "model", "loss", "optim")
 _NOT_IN_LINKS = {"data.table"}
@@ -143,9 +144,49 @@ def _parse(key: str, raw: str, current: Any, messages: list[str], label: str = "
     return int(number) if allowed.integer else number
 
 
-def _weighting(values: dict[str, str], base: WeightingSpec, messages: list[str]) -> WeightingSpec:
-    from mtl.weighting import METHODS  # local: the registry imports the config
+def _parse_hparam(h: HParam, key: str, raw: str, messages: list[str]) -> Any:
+    """A hyper-parameter's value from a link, as its declaration says; ``_INVALID`` if unusable.
 
+    Named choices also accept the numeric codes older links used (``choices[i]`` was ``i``), with
+    a message; numbers outside their range are clamped, with a message.
+    """
+    text = raw.strip()
+    if h.choices is not None:
+        if text in h.choices:
+            return text
+        try:
+            code = float(text)
+        except ValueError:
+            code = math.nan
+        if code.is_integer() and 0 <= code < len(h.choices):
+            value = h.choices[int(code)]
+            messages.append(f"{key}={raw!r} is an old numeric code; used {value!r}.")
+            return value
+        messages.append(f"{key}={raw!r} is not one of {', '.join(h.choices)}; kept the default.")
+        return _INVALID
+    if h.range is None:  # a switch
+        lowered = text.lower()
+        if lowered in ("true", "1", "yes", "on"):
+            return True
+        if lowered in ("false", "0", "no", "off"):
+            return False
+        messages.append(f"{key}={raw!r} is not true or false; kept the default.")
+        return _INVALID
+    allowed = h.range
+    try:
+        number = float(text)
+    except ValueError:
+        number = math.nan
+    if math.isnan(number):
+        messages.append(f"{key}={raw!r} is not a number; kept the default.")
+        return _INVALID
+    if not allowed.contains(number):
+        number = allowed.clamp(number)
+        messages.append(f"{key}={raw!r} is outside {allowed.describe()}; used {number!r}.")
+    return h.normalise(number)
+
+
+def _weighting(values: dict[str, str], base: WeightingSpec, messages: list[str]) -> WeightingSpec:
     method = values.get("weighting.method", base.method).strip()
     if method not in METHODS:
         messages.append(
@@ -174,22 +215,12 @@ def _weighting(values: dict[str, str], base: WeightingSpec, messages: list[str])
         if not key.startswith(prefix):
             continue
         name = key[len(prefix) :]
-        if name not in cls.hparams:
+        if name not in cls.defaults():
             messages.append(f"Ignored {key!r}: {cls.label} has no parameter {name!r}.")
             continue
-        allowed = cls.hparams[name]
-        try:
-            number = float(raw)
-        except ValueError:
-            messages.append(f"{key}={raw!r} is not a number; kept the default.")
-            continue
-        if math.isnan(number):
-            messages.append(f"{key}={raw!r} is not a number; kept the default.")
-            continue
-        if not allowed.contains(number):
-            number = allowed.clamp(number)
-            messages.append(f"{key}={raw!r} is outside {allowed.describe()}; used {number!r}.")
-        params[name] = int(number) if allowed.integer else number
+        value = _parse_hparam(cls.hparam(name), key, str(raw), messages)
+        if value is not _INVALID:
+            params[name] = value
     try:
         return WeightingSpec(method=method, weights=weights, params=tuple(params.items()))
     except ConfigError as err:  # a combination the parts could not see; fall back whole

@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import mtl
-from mtl.weighting import METHODS
+from mtl.weighting import METHODS, HParam
 from ui import csv_upload
 from ui.run import LAST_GOOD, ThrottledProgress, cache_key
 from ui.sidebar import LR_GRID
@@ -135,7 +135,7 @@ def test_weights_follow_the_chosen_form():
     assert state_from_config(mtl.preset("article"))["weighting.form"] == "free"
 
 
-def test_hyper_parameters_default_to_the_constructor_and_only_changes_are_kept():
+def test_hyper_parameters_default_to_the_declaration_and_only_changes_are_kept():
     assert method_defaults("cagrad") == {"c": 0.5}
     state = state_from_config(mtl.preset("conflicting"))
     state["weighting.method"] = "cagrad"
@@ -302,6 +302,17 @@ def test_changing_a_visible_control_reruns_cleanly(key, value):
         assert shown_config(at) != before  # the change trained a new run
 
 
+def _other_value(h: HParam) -> Any:
+    """A value of ``h`` other than its default, as its widget holds it."""
+    if h.choices is not None:
+        return h.choices[-1]
+    if h.range is None:
+        return not h.default
+    if h.range.integer:
+        return int(h.range.hi)
+    return min(h.range.hi, 2 * h.default or 0.5)
+
+
 DEPENDENT_CHANGES: list[tuple[dict[str, Any], str, Any]] = [
     ({"loss.regression": "huber"}, "loss.huber_delta", 2.0),
     ({"loss.classification": "label_smoothing"}, "loss.label_smoothing", 0.2),
@@ -311,12 +322,9 @@ DEPENDENT_CHANGES: list[tuple[dict[str, Any], str, Any]] = [
     ({"weighting.form": "free"}, "weighting.weights.regression", 2.0),
     ({"weighting.form": "free"}, "weighting.weights.classification", 0.25),
 ] + [
-    ({"weighting.method": method}, hparam_key(method, name), value)
+    ({"weighting.method": method}, hparam_key(method, h.name), _other_value(h))
     for method, cls in METHODS.items()
-    for name, allowed in cls.hparams.items()
-    for value in [
-        allowed.hi if allowed.integer else min(allowed.hi, 2 * method_defaults(method)[name] or 0.5)
-    ]
+    for h in cls.hparams
 ]
 
 
@@ -350,6 +358,11 @@ def test_every_method_trains_and_explains_itself(method):
         assert at.latex
     base = METHODS[method].uses_base_weights
     assert any(k == "weighting.form" for k in sidebar_keys(at)) == base
+    text = " ".join(m.value for m in at.markdown)
+    # what the tab says the method reads follows its declared kind (GradNorm reads gradients)
+    assert ("losses** alone" in text) == (METHODS[method].kind == "loss")
+    for h in METHODS[method].hparams:
+        assert h.label in text
 
 
 def test_a_hidden_control_keeps_its_value():

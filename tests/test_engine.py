@@ -191,7 +191,7 @@ SGD = BASE.with_(**{"optim.kind": "sgd", "optim.lr": 0.1, "weighting.weights": (
     [
         ("static", (), lambda w: w),  # loss-based: the head of task t moves along w_t g_t
         ("pcgrad", (), lambda w: torch.ones_like(w)),  # gradient-based: along g_t itself
-        ("imtl", (("mode", 0),), lambda w: torch.ones_like(w)),  # e^s with s = 0 at the start
+        ("imtl", (("mode", "hybrid"),), lambda w: torch.ones_like(w)),  # e^s, s = 0 at first
     ],
 )
 def test_heads_follow_their_own_task_scaled_by_head_weights(method, params, expected_head_scale):
@@ -218,7 +218,7 @@ def test_mgda_upper_bound_weights_come_from_the_representation():
     from mtl.models import PopulationModel
     from mtl.weighting.mgda import mgda_weights
 
-    cfg = SGD.with_(**{"weighting.method": "mgda", "weighting.params": (("upper_bound", 1),)})
+    cfg = SGD.with_(**{"weighting.method": "mgda", "weighting.params": (("upper_bound", True),)})
     _, _, result, weights = _one_step(cfg)
     # Independently: the trunk's output Z for the same initial model, and each task's dL/dZ.
     data = build_dataset(cfg.data)

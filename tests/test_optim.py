@@ -56,3 +56,18 @@ def test_members_are_independent():
     opt.step(torch.tensor([[1.0, 1.0, 1.0], [0.0, 0.0, 0.0]]))
     assert torch.equal(theta[1], torch.zeros(3))  # no gradient, no move
     assert (theta[0] < 0).all()
+
+
+def test_adam_preview_is_the_next_step_bit_for_bit_and_changes_nothing():
+    gen = torch.Generator().manual_seed(4)
+    theta = torch.randn(3, 5, generator=gen)
+    adam = FlatAdam(theta, lr=0.05)
+    for _ in range(3):
+        adam.step(torch.randn(3, 5, generator=gen))
+    grad = torch.randn(3, 5, generator=gen)
+    before = (theta.clone(), adam.m.clone(), adam.v.clone(), adam.t)
+    preview = adam.preview(grad)
+    assert torch.equal(theta, before[0]) and torch.equal(adam.m, before[1])
+    assert torch.equal(adam.v, before[2]) and adam.t == before[3]
+    adam.step(grad)
+    assert torch.equal(preview, theta)

@@ -36,12 +36,17 @@ def _in(name: str, hi: float | None = None) -> st.SearchStrategy:
 def method_specs(draw: st.DrawFn) -> mtl.WeightingSpec:
     name = draw(st.sampled_from(sorted(METHODS)))
     params = {}
-    for key, r in METHODS[name].hparams.items():
+    for h in METHODS[name].hparams:
+        r = h.range
         if draw(st.booleans()):
-            if r.integer:
-                params[key] = draw(st.integers(int(r.lo), int(r.hi)))
+            if h.choices is not None:
+                params[h.name] = draw(st.sampled_from(h.choices))
+            elif r is None:
+                params[h.name] = draw(st.booleans())
+            elif r.integer:
+                params[h.name] = draw(st.integers(int(r.lo), int(r.hi)))
             else:
-                params[key] = draw(
+                params[h.name] = draw(
                     st.floats(r.lo, min(r.hi, 10.0), exclude_min=r.lo_open, exclude_max=r.hi_open)
                 )
     weights = draw(st.tuples(_in("weighting.weight", 10.0), _in("weighting.weight", 10.0)))

@@ -30,7 +30,7 @@ EVERYTHING_SET = mtl.preset("conflicting").with_(
         "optim.momentum": 0.8,
         "optim.batch_size": 64,
         "weighting.method": "mgda",
-        "weighting.params": (("normalize", 1), ("upper_bound", 1)),
+        "weighting.params": (("normalize", "l2"), ("upper_bound", True)),
     },
     epochs=25,
     seed=9,
@@ -117,10 +117,41 @@ def test_method_parameters_from_a_link():
     assert cfg.weighting.method in ("dwa", "cagrad")
     assert "bogus" in messages[0]
     cfg, messages = from_query({"weighting.method": "cagrad", "weighting.params.c": "99"})
-    assert dict(cfg.weighting.params)["c"] == mtl.weighting.METHODS["cagrad"].hparams["c"].hi
+    assert dict(cfg.weighting.params)["c"] == mtl.weighting.METHODS["cagrad"].hparam("c").range.hi
     assert "weighting.params.c" in messages[0]
     cfg, messages = from_query({"weighting.method": "magic"})
     assert cfg.weighting.method == "static" and "magic" in messages[0]
+
+
+@pytest.mark.parametrize(
+    ("method", "name", "code", "expected"),
+    [
+        ("imtl", "mode", "0", "hybrid"),
+        ("imtl", "mode", "1", "gradient"),
+        ("imtl", "mode", "2", "loss"),
+        ("mgda", "normalize", "1", "l2"),
+    ],
+)
+def test_old_links_with_numeric_codes_still_open(method, name, code, expected):
+    cfg, messages = from_query({"weighting.method": method, f"weighting.params.{name}": code})
+    assert dict(cfg.weighting.params)[name] == expected
+    assert (
+        len(messages) == 1 and "old numeric code" in messages[0] and repr(expected) in messages[0]
+    )
+
+
+def test_named_choices_and_switches_travel_in_links():
+    cfg, messages = from_query(
+        {
+            "weighting.method": "mgda",
+            "weighting.params.normalize": "l2",
+            "weighting.params.upper_bound": "1",  # an old link's 1 is a valid spelling of true
+        }
+    )
+    assert dict(cfg.weighting.params) == {"normalize": "l2", "upper_bound": True}
+    assert messages == []
+    cfg, messages = from_query({"weighting.method": "imtl", "weighting.params.mode": "7"})
+    assert cfg.weighting.params == () and "weighting.params.mode" in messages[0]
 
 
 def test_repeated_keys_take_the_last_value():

@@ -4,7 +4,8 @@ Widgets carry keys named after the config fields (see :mod:`ui.state`) and take 
 ``st.session_state`` only (never a ``value=`` argument), so a preset or a button fills them by
 writing the keys in a callback. Controls that do not apply are not drawn; ``persist_state="page"``
 keeps a hidden control's value until it shows again. Ranges come from ``mtl.config.LIMITS`` and
-the method classes' ``hparams``, so the widgets and the core's validation agree.
+the method classes' ``hparams`` declarations (label, help, range or choices), so the widgets and
+the core's validation agree.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from typing import Any
 import streamlit as st
 
 import mtl
-from mtl.config import CHOICES, LIMITS, Range
+from mtl.config import CHOICES, LIMITS
 from mtl.data import DATASETS
 from mtl.losses import CLASSIFICATION_LABELS, REGRESSION_LABELS
-from mtl.weighting import METHODS
+from mtl.weighting import METHODS, HParam
 from ui import csv_upload, inert
 from ui.state import (
     CSV,
@@ -29,9 +30,7 @@ from ui.state import (
     config_from_state,
     hparam_key,
     hparam_step,
-    is_choice,
     limit_key,
-    method_defaults,
     state_from_config,
     widget_bounds,
 )
@@ -53,28 +52,6 @@ MODEL_LABELS: dict[str, str] = {
 }
 OPTIM_LABELS: dict[str, str] = {"sgd": "SGD", "adam": "Adam"}
 FORM_LABELS: dict[str, str] = {"alpha": "α slider", "free": "Two free weights"}
-HPARAM_CHOICES: dict[tuple[str, str], dict[int, str]] = {
-    ("mgda", "normalize"): {0: "none (the paper's default)", 1: "unit-length gradients (L2)"},
-    ("imtl", "mode"): {0: "IMTL (gradients and losses)", 1: "IMTL-G (gradients)", 2: "IMTL-L"},
-}
-"""Labels of integer-coded hyper-parameters that are really a choice."""
-HPARAM_HELP: dict[tuple[str, str], str] = {
-    ("cagrad", "c"): "Radius of the ball around the average gradient, relative to its length. "
-    "0 is plain averaging; larger values favour the worst-off task more (below 1 is the "
-    "paper's convergent regime).",
-    ("mgda", "normalize"): "Solve the min-norm problem on the raw gradients (the paper) or on "
-    "unit-length ones, which ignores how large each task's gradient is.",
-    ("imtl", "mode"): "IMTL-G balances the gradients' projections, IMTL-L learns loss scales, "
-    "IMTL uses both.",
-    ("dwa", "temperature"): "Softmax temperature: larger values keep the weights closer to 1; "
-    "small ones react strongly to which loss is falling slowest.",
-    ("famo", "w_lr"): "Learning rate of FAMO's task preferences (its own Adam).",
-    ("famo", "gamma"): "Decay that pulls the preferences back towards equal.",
-    ("gradnorm", "alpha"): "How hard tasks that lag behind are pulled back to the pace of the "
-    "others (0: equal gradient norms).",
-    ("gradnorm", "weight_lr"): "Learning rate of GradNorm's weights (its own Adam).",
-}
-
 DATA_WIDGETS: dict[str, tuple[str, str]] = {
     "n_samples": (
         "Samples",
@@ -429,9 +406,8 @@ def _weighting_section() -> None:
     )
     method = st.session_state["weighting.method"]
     cls = METHODS[method]
-    defaults = method_defaults(method)
-    for name, allowed in cls.hparams.items():
-        _hparam(method, name, allowed, defaults[name])
+    for h in cls.hparams:
+        _hparam(method, h)
     if not cls.uses_base_weights:
         st.caption(f"{cls.label} sets the task weights itself: there are no weights to choose.")
         return
@@ -467,31 +443,31 @@ def _weighting_section() -> None:
             )
 
 
-def _hparam(method: str, name: str, allowed: Range, default: float) -> None:
-    """One hyper-parameter widget: a choice for coded integers, else a number box."""
-    key = hparam_key(method, name)
-    help_text = HPARAM_HELP.get((method, name), f"Hyper-parameter `{name}` of the method.")
-    help_text += f" Default {default:g}; allowed: {allowed.describe()}."
-    labels = HPARAM_CHOICES.get((method, name))
-    if is_choice(allowed):
-        options = list(range(int(allowed.lo), int(allowed.hi) + 1))
+def _hparam(method: str, h: HParam) -> None:
+    """One hyper-parameter widget, as declared: a select box, a checkbox or a number box."""
+    key = hparam_key(method, h.name)
+    help_text = f"{h.help} Default {h.format(h.default)}; allowed: {h.describe()}."
+    if h.choices is not None:
         st.selectbox(
-            name.replace("_", " "),
-            options,
-            format_func=(lambda v: labels.get(v, str(v))) if labels else str,
+            h.label,
+            list(h.choices),
+            format_func=h.choice_label,
             key=key,
             persist_state="page",
             help=help_text,
         )
         return
-    step = hparam_step(method, name)
-    lo, hi = widget_bounds(allowed, step)
+    if h.range is None:
+        st.checkbox(h.label, key=key, persist_state="page", help=help_text)
+        return
+    step = hparam_step(method, h.name)
+    lo, hi = widget_bounds(h.range, step)
     st.number_input(
-        name.replace("_", " "),
+        h.label,
         min_value=lo,
         max_value=hi,
         step=step,
-        format=None if allowed.integer else "%g",
+        format=None if h.range.integer else "%g",
         key=key,
         persist_state="page",
         help=help_text,

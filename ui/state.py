@@ -14,7 +14,6 @@ exactly ``mtl.preset(name)``.
 
 from __future__ import annotations
 
-import inspect
 import math
 from collections.abc import Mapping
 from dataclasses import fields
@@ -94,19 +93,14 @@ def limit_key(key: str) -> str:
     return "weighting.weight" if key.startswith("weighting.weights.") else key
 
 
-def is_choice(allowed: Range) -> bool:
-    """Whether an integer-coded hyper-parameter is offered as a choice (a select box)."""
-    return allowed.integer and allowed.hi - allowed.lo <= 10
-
-
 def hparam_step(method: str, name: str) -> float:
     """Step of a hyper-parameter's number box.
 
     1 for integers, else a tenth of the default's magnitude (1% of the range when the default
     is 0).
     """
-    allowed = METHODS[method].hparams[name]
-    if allowed.integer:
+    allowed = METHODS[method].hparam(name).range
+    if allowed is None or allowed.integer:
         return 1
     default = method_defaults(method)[name]
     scale = abs(default) if default else (allowed.hi - allowed.lo) / 10
@@ -127,9 +121,9 @@ def fit_to_widgets(state: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         key: (LIMITS[limit_key(key)], step) for key, step in WIDGET_STEPS.items()
     }
     for method, cls in METHODS.items():
-        for name, allowed in cls.hparams.items():
-            if not is_choice(allowed):
-                bounds[hparam_key(method, name)] = (allowed, hparam_step(method, name))
+        for h in cls.hparams:
+            if h.range is not None:
+                bounds[hparam_key(method, h.name)] = (h.range, hparam_step(method, h.name))
     for key, (allowed, step) in bounds.items():
         value = fitted.get(key)
         if value is None or isinstance(value, bool):
@@ -153,16 +147,8 @@ def matching_preset(cfg: mtl.RunConfig) -> str | None:
 
 
 def method_defaults(method: str) -> dict[str, Any]:
-    """The constructor defaults of ``method``'s hyper-parameters (the papers' values)."""
-    cls = METHODS[method]
-    parameters = inspect.signature(cls.__init__).parameters
-    defaults: dict[str, Any] = {}
-    for name, allowed in cls.hparams.items():
-        default = parameters[name].default if name in parameters else inspect.Parameter.empty
-        if default is inspect.Parameter.empty:
-            default = allowed.clamp(allowed.lo)
-        defaults[name] = int(default) if allowed.integer else float(default)
-    return defaults
+    """The declared defaults of ``method``'s hyper-parameters (the papers' values)."""
+    return METHODS[method].defaults()
 
 
 def is_alpha_form(weights: tuple[float, float]) -> bool:
@@ -212,11 +198,10 @@ def state_from_config(cfg: mtl.RunConfig) -> dict[str, Any]:
         "weighting.weights.classification": weights[1],
     }
     chosen = dict(cfg.weighting.params)
-    for method in METHODS:
-        for name, default in method_defaults(method).items():
-            value = chosen.get(name, default) if method == cfg.weighting.method else default
-            integer = METHODS[method].hparams[name].integer
-            state[hparam_key(method, name)] = int(value) if integer else float(value)
+    for method, cls in METHODS.items():
+        for h in cls.hparams:
+            value = chosen.get(h.name, h.default) if method == cfg.weighting.method else h.default
+            state[hparam_key(method, h.name)] = h.normalise(value)
     return state
 
 

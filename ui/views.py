@@ -21,7 +21,7 @@ from ui import compare_views, exports, inert, pins
 from ui.charting import show as _show
 from ui.run import cache_key, data_view
 from ui.sidebar import Problem, use_corrected_data
-from ui.state import CSV, method_defaults
+from ui.state import CSV
 
 TABS: tuple[str, ...] = (
     "Losses",
@@ -291,7 +291,7 @@ def _weights(result: mtl.Result) -> None:
             f"The weights {cls.label} applied in each epoch (the mean over the epoch's steps); "
             f"at the end: {final}."
         )
-        if cls.uses_gradients:
+        if cls.combines == "gradients":
             text += (
                 " A gradient-based method weights the task gradients on the shared layers, so "
                 "these are the coefficients of that combination."
@@ -385,19 +385,30 @@ def _method(result: mtl.Result) -> None:
     explanation = getattr(cls, "explanation", "") or (cls.__doc__ or "").strip().split("\n\n")[0]
     if explanation:
         st.markdown(explanation)
+    if cls.kind == "loss":
+        reads = "Works from the **losses** alone (one backward pass per step)."
+    elif cls.combines == "gradients":
+        reads = (
+            "Combines the per-task **gradients** on the shared parameters (one backward pass per "
+            "task)."
+        )
+    else:
+        reads = (
+            "Reads the per-task **gradients** to set its weights, then applies them to the losses "
+            "as a weighted sum does."
+        )
     facts = [
-        "Combines the per-task **gradients** on the shared parameters (one backward pass per task)."
-        if cls.uses_gradients
-        else "Works from the **losses** alone (one backward pass per step).",
+        reads,
         "Uses the weights you set in the sidebar."
         if cls.uses_base_weights
         else "Ignores the static weights: it sets its own.",
     ]
     if cls.hparams:
-        values = dict(weighting.params)
-        current = method_defaults(weighting.method) | values
+        current = cls.resolve_params(dict(weighting.params))
         facts.append(
-            "Hyper-parameters: " + ", ".join(f"`{k}` = {v:g}" for k, v in current.items()) + "."
+            "Hyper-parameters: "
+            + ", ".join(f"{h.label} = {h.format(current[h.name])}" for h in cls.hparams)
+            + "."
         )
     st.markdown("\n".join(f"- {fact}" for fact in facts))
     if cls.citation:

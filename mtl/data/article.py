@@ -8,11 +8,15 @@ article writes its labels by hand as ``[0, 1, 1]``; here they are drawn, so any 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
-from mtl.config import DataSpec
 from mtl.data.base import Dataset
-from mtl.data.registry import DatasetEntry, register
+from mtl.data.registry import DatasetEntry
+
+if TYPE_CHECKING:
+    from mtl.config import DataSpec
 
 N_INPUTS = 10
 N_OUTPUTS = 2
@@ -49,12 +53,10 @@ def build(spec: DataSpec) -> Dataset:
     )
 
 
-ENTRY = register(
-    DatasetEntry(
-        name="article",
-        label="Article example (noise)",
-        params=("n_samples", "seed"),
-        build=build,
-        summary="The article's 10-input toy with random labels and 2-d targets: pure noise.",
-    )
+ENTRY = DatasetEntry(
+    name="article",
+    label="Article example (noise)",
+    params=("n_samples", "seed"),
+    build=build,
+    summary="The article's 10-input toy with random labels and 2-d targets: pure noise.",
 )

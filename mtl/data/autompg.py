@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from mtl.config import DataSpec
+from typing import TYPE_CHECKING
+
 from mtl.data.base import Dataset
 from mtl.data.real import bundled_dataset, read_bundled
-from mtl.data.registry import DatasetEntry, register
+from mtl.data.registry import DatasetEntry
+
+if TYPE_CHECKING:
+    from mtl.config import DataSpec
 
 FEATURES = ("Cylinders", "Displacement", "Horsepower", "Weight_in_lbs", "Acceleration", "Year")
 ORIGINS = ("USA", "Europe", "Japan")
@@ -47,12 +51,10 @@ def build(spec: DataSpec) -> Dataset:
     )
 
 
-ENTRY = register(
-    DatasetEntry(
-        name="autompg",
-        label="Auto MPG (real)",
-        params=("seed",),
-        build=build,
-        summary="392 cars: miles per gallon and origin (USA, Europe, Japan) from their specs.",
-    )
+ENTRY = DatasetEntry(
+    name="autompg",
+    label="Auto MPG (real)",
+    params=("seed",),
+    build=build,
+    summary="392 cars: miles per gallon and origin (USA, Europe, Japan) from their specs.",
 )

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from mtl.config import DataSpec
+from typing import TYPE_CHECKING
+
 from mtl.data.base import Dataset
 from mtl.data.real import bundled_dataset, read_bundled
-from mtl.data.registry import DatasetEntry, register
+from mtl.data.registry import DatasetEntry
+
+if TYPE_CHECKING:
+    from mtl.config import DataSpec
 
 FEATURES = ("sepalLength", "sepalWidth", "petalLength")
 SPECIES = ("setosa", "versicolor", "virginica")
@@ -40,12 +44,10 @@ def build(spec: DataSpec) -> Dataset:
     )
 
 
-ENTRY = register(
-    DatasetEntry(
-        name="iris",
-        label="Iris (real)",
-        params=("seed",),
-        build=build,
-        summary="150 iris flowers: petal width and species from the other measurements.",
-    )
+ENTRY = DatasetEntry(
+    name="iris",
+    label="Iris (real)",
+    params=("seed",),
+    build=build,
+    summary="150 iris flowers: petal width and species from the other measurements.",
 )

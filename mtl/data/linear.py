@@ -9,11 +9,15 @@ with the ``notebook`` dataset, whose labels belong to other rows.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
-from mtl.config import DataSpec
 from mtl.data.base import Dataset
-from mtl.data.registry import DatasetEntry, register
+from mtl.data.registry import DatasetEntry
+
+if TYPE_CHECKING:
+    from mtl.config import DataSpec
 
 
 def flip_binary(labels: torch.Tensor, fraction: float, g: torch.Generator) -> torch.Tensor:
@@ -60,12 +64,10 @@ def build(spec: DataSpec) -> Dataset:
     )
 
 
-ENTRY = register(
-    DatasetEntry(
-        name="linear",
-        label="Linear toy, done right",
-        params=("n_samples", "noise", "label_noise", "seed"),
-        build=build,
-        summary="The notebook's line y = 2x + 3, with labels (y above its median) from each row.",
-    )
+ENTRY = DatasetEntry(
+    name="linear",
+    label="Linear toy, done right",
+    params=("n_samples", "noise", "label_noise", "seed"),
+    build=build,
+    summary="The notebook's line y = 2x + 3, with labels (y above its median) from each row.",
 )

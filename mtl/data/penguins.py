@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from mtl.config import DataSpec
+from typing import TYPE_CHECKING
+
 from mtl.data.base import Dataset
 from mtl.data.real import bundled_dataset, read_bundled
-from mtl.data.registry import DatasetEntry, register
+from mtl.data.registry import DatasetEntry
+
+if TYPE_CHECKING:
+    from mtl.config import DataSpec
 
 FEATURES = ("bill_length_mm", "bill_depth_mm", "flipper_length_mm")
 SPECIES = ("Adelie", "Chinstrap", "Gentoo")
@@ -47,12 +51,10 @@ def build(spec: DataSpec) -> Dataset:
     )
 
 
-ENTRY = register(
-    DatasetEntry(
-        name="penguins",
-        label="Palmer penguins (real)",
-        params=("seed",),
-        build=build,
-        summary="342 penguins: body mass (kg) and species from bill and flipper sizes.",
-    )
+ENTRY = DatasetEntry(
+    name="penguins",
+    label="Palmer penguins (real)",
+    params=("seed",),
+    build=build,
+    summary="342 penguins: body mass (kg) and species from bill and flipper sizes.",
 )

@@ -1,4 +1,8 @@
-"""The dataset registry: name -> :class:`DatasetEntry` (label, parameters it reads, builder)."""
+"""A dataset registry entry: :class:`DatasetEntry` (label, parameters it reads, builder).
+
+Each dataset module exposes its ``ENTRY``; :mod:`mtl.data` builds the registry ``DATASETS`` from
+an explicit tuple of them (no registration on import), so the page's order is written in one place.
+"""
 
 from __future__ import annotations
 
@@ -28,14 +32,3 @@ class DatasetEntry:
     params: tuple[str, ...]
     build: Callable[[DataSpec], Dataset]
     summary: str
-
-
-DATASETS: dict[str, DatasetEntry] = {}
-
-
-def register(entry: DatasetEntry) -> DatasetEntry:
-    """Add ``entry`` to :data:`DATASETS` (module import time only)."""
-    if entry.name in DATASETS:
-        raise ValueError(f"dataset {entry.name!r} registered twice")
-    DATASETS[entry.name] = entry
-    return entry

@@ -21,12 +21,15 @@ anything from 90 up gives ``v = -u``.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import torch
 
-from mtl.config import DataSpec
 from mtl.data.base import Dataset
-from mtl.data.registry import DatasetEntry, register
+from mtl.data.registry import DatasetEntry
+
+if TYPE_CHECKING:
+    from mtl.config import DataSpec
 
 
 def task_directions(d: int, angle: float, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -105,21 +108,19 @@ def build(spec: DataSpec) -> Dataset:
     )
 
 
-ENTRY = register(
-    DatasetEntry(
-        name="synthetic",
-        label="Conflicting tasks (synthetic)",
-        params=(
-            "n_samples",
-            "n_features",
-            "angle",
-            "noise",
-            "label_noise",
-            "target_scale",
-            "n_classes",
-            "seed",
-        ),
-        build=build,
-        summary="Gaussian inputs; the two tasks follow directions a chosen angle apart.",
-    )
+ENTRY = DatasetEntry(
+    name="synthetic",
+    label="Conflicting tasks (synthetic)",
+    params=(
+        "n_samples",
+        "n_features",
+        "angle",
+        "noise",
+        "label_noise",
+        "target_scale",
+        "n_classes",
+        "seed",
+    ),
+    build=build,
+    summary="Gaussian inputs; the two tasks follow directions a chosen angle apart.",
 )

@@ -1,16 +1,24 @@
 """Weighting methods: one per module, all registered in :data:`METHODS`.
 
-See :mod:`mtl.weighting.base` for the contract between a method and the engine.
+See :mod:`mtl.weighting.base` for the contract between a method and the engine. A new method is
+one module with its class (its ``kind``, ``combines``, ``hparams`` and, for a gradient method with
+a pure form, ``from_grads``) plus one line in :data:`METHODS`: validation, links, the page and
+:func:`gradient_weights` read the class.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+import torch
+
+from mtl.errors import ConfigError
 from mtl.weighting.base import MethodContext, WeightingMethod
 from mtl.weighting.cagrad import CAGrad
 from mtl.weighting.dwa import DWA
 from mtl.weighting.famo import FAMO
-from mtl.weighting.gradient import gradient_weights
 from mtl.weighting.gradnorm import GradNorm
+from mtl.weighting.hparams import HParam
 from mtl.weighting.imtl import IMTL
 from mtl.weighting.mgda import MGDA
 from mtl.weighting.pcgrad import PCGrad
@@ -35,6 +43,45 @@ METHODS: dict[str, type[WeightingMethod]] = {
         IMTL,
     )
 }
-"""Method name -> class, every method the page can offer."""
+"""Method name -> class, every method the page can offer, in the page's order."""
 
-__all__ = ["METHODS", "MethodContext", "WeightingMethod", "gradient_weights"]
+GRADIENT_METHODS: tuple[str, ...] = tuple(
+    name for name, cls in METHODS.items() if cls.from_grads is not None
+)
+"""The names :func:`gradient_weights` accepts: the methods with a pure ``from_grads``
+(``"imtl"`` is IMTL-G, the gradient part of IMTL)."""
+
+
+def gradient_weights(name: str, grads: torch.Tensor, **hparams: Any) -> torch.Tensor:
+    """Task weights of a gradient-based method: ``grads [..., T, P] -> weights [..., T]``.
+
+    The update direction is ``(weights.unsqueeze(-1) * grads).sum(-2)`` (the TorchJD convention).
+    Dispatches to ``METHODS[name].from_grads`` after checking ``hparams`` against the method's
+    declaration.
+
+    Args:
+        name: one of :data:`GRADIENT_METHODS` (``"imtl"``: IMTL-G, the gradient part of IMTL, the
+            only part that is a pure function of the gradients).
+        grads: ``[..., T, P]`` per-task gradients, any leading batch dimensions.
+        **hparams: the method's hyper-parameters, e.g. ``c=0.5`` for CAGrad or
+            ``normalize="l2"`` for MGDA; PCGrad takes none.
+
+    Raises:
+        ConfigError: unknown ``name``, unknown hyper-parameter or a value not allowed, wrong type
+            included (the field is ``weighting.method`` or ``weighting.params.<name>``).
+    """
+    cls = METHODS.get(name)
+    if cls is None or cls.from_grads is None:
+        raise ConfigError("weighting.method", name, "one of " + ", ".join(GRADIENT_METHODS))
+    cls.check_params(hparams)
+    return cls.from_grads(grads, None, **hparams)
+
+
+__all__ = [
+    "GRADIENT_METHODS",
+    "METHODS",
+    "HParam",
+    "MethodContext",
+    "WeightingMethod",
+    "gradient_weights",
+]

@@ -55,13 +55,14 @@ Shapes: ``grads [..., T, P] -> weights [..., T]``.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 
-from mtl.config import Range
-from mtl.weighting.base import MethodContext, WeightingMethod
+from mtl.limits import Range
+from mtl.weighting.base import WeightingMethod
 from mtl.weighting.gradient import gram_matrix
+from mtl.weighting.hparams import HParam
 
 _REL_TOL = 1e-12
 """Relative size (to ``trace G``) below which a squared distance counts as zero."""
@@ -130,7 +131,12 @@ def _solve_pgd(G: torch.Tensor, b: torch.Tensor, r: torch.Tensor, iterations: in
 
 
 def cagrad_weights(
-    grads: torch.Tensor, *, c: float = 0.5, iterations: int = 500, eps: float = 1e-4
+    grads: torch.Tensor,
+    *,
+    c: float = 0.5,
+    iterations: int = 500,
+    eps: float = 1e-4,
+    gram: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """CAGrad weights: ``grads [..., T, P] -> weights [..., T]`` (see the module docstring).
 
@@ -139,13 +145,14 @@ def cagrad_weights(
         c: radius of the ball around the average gradient, relative to its norm (paper: 0.5).
         iterations: projected-gradient steps of the inner solver for ``T > 2``.
         eps: ``|g_w*| <= eps |J|_F`` counts as zero (the degenerate case), as TorchJD's norm_eps.
+        gram: ``[..., T, T]`` float64 ``grads @ grads^T`` if already computed.
 
     Returns:
         ``[..., T]`` weights in ``grads``' dtype, not rescaled by ``1 / (1 + c^2)``.
     """
     if not c >= 0:
         raise ValueError(f"c must be non-negative, got {c!r}")
-    G = gram_matrix(grads)
+    G = gram if gram is not None else gram_matrix(grads)
     T = G.shape[-1]
     b = G.mean(-1)  # b_t = g_t . g_0
     r = c * b.mean(-1).clamp_min(0.0).sqrt()  # sqrt(phi) = c |g_0|
@@ -169,8 +176,19 @@ class CAGrad(WeightingMethod):
         "Liu, Liu, Jin, Stone & Liu (2021), Conflict-Averse Gradient Descent for Multi-task "
         "Learning, NeurIPS (arXiv:2110.14048)."
     )
-    uses_gradients = True
-    hparams: ClassVar[dict[str, Range]] = {"c": Range(0.0, 2.0)}
+    kind = "gradient"
+    combines = "gradients"
+    hparams: ClassVar[tuple[HParam, ...]] = (
+        HParam(
+            "c",
+            0.5,
+            label="c (ball radius)",
+            help="Radius of the ball around the average gradient, relative to its length. 0 is "
+            "plain averaging; larger values favour the worst-off task more (below 1 is the "
+            "paper's convergent regime).",
+            range=Range(0.0, 2.0),
+        ),
+    )
     """``c``: ball radius relative to ``|g_0|``. ``[0, 1)`` is the paper's convergent regime
     (default 0.5); up to 2 lets the page show the MGDA-like regime."""
     explanation = (
@@ -184,11 +202,19 @@ class CAGrad(WeightingMethod):
         r" \qquad g_0 = \frac{1}{T} \sum_t g_t"
     )
 
-    def __init__(self, ctx: MethodContext, *, c: float = 0.5) -> None:
-        super().__init__(ctx)
-        self.check_params({"c": c})
-        self.c = float(c)
+    @classmethod
+    def from_grads(
+        cls, grads: torch.Tensor, gram: torch.Tensor | None = None, **hparams: Any
+    ) -> torch.Tensor:
+        """CAGrad weights ``[..., T]`` from ``grads [..., T, P]`` (and their Gram, if known)."""
+        return cagrad_weights(grads, c=cls.resolve_params(hparams)["c"], gram=gram)
 
-    def weights(self, losses: torch.Tensor, grads: torch.Tensor, step: int) -> torch.Tensor:
+    def weights(
+        self,
+        losses: torch.Tensor,
+        grads: torch.Tensor,
+        step: int,
+        gram: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """CAGrad weights ``[K, T]`` from this step's gradients ``[K, T, P]``; losses are unused."""
-        return cagrad_weights(grads, c=self.c)
+        return cagrad_weights(grads, c=self.params["c"], gram=gram)

@@ -22,12 +22,13 @@ in full-batch mode an epoch is one step. An epoch loss of exactly 0 gives ratio 
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 
-from mtl.config import Range
+from mtl.limits import Range
 from mtl.weighting.base import MethodContext, WeightingMethod
+from mtl.weighting.hparams import HParam
 
 
 def dwa_weights(last: torch.Tensor, before: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -51,8 +52,17 @@ class DWA(WeightingMethod):
         "Liu, Johns & Davison (2019), End-to-End Multi-Task Learning with Attention, CVPR "
         "(arXiv:1803.10704)."
     )
-    hparams: ClassVar[dict[str, Range]] = {"temperature": Range(0.0, 100.0, lo_open=True)}
-    """``temperature``: softmax temperature (2.0); larger means weights closer to 1."""
+    hparams: ClassVar[tuple[HParam, ...]] = (
+        HParam(
+            "temperature",
+            2.0,
+            label="Temperature",
+            help="Softmax temperature: larger values keep the weights closer to 1; small ones "
+            "react strongly to which loss is falling slowest.",
+            range=Range(0.0, 100.0, lo_open=True),
+        ),
+    )
+    """``temperature``: softmax temperature (2.0, the paper's); larger means weights closer to 1."""
     explanation = (
         "After each epoch DWA compares every task's loss with its loss one epoch earlier. A task "
         "whose loss fell less (a ratio closer to 1, or above it) is learning more slowly, so it "
@@ -64,15 +74,20 @@ class DWA(WeightingMethod):
         r"w_t(e) = \frac{T \exp\left(r_t(e-1)/\tau\right)}{\sum_s \exp\left(r_s(e-1)/\tau\right)}"
     )
 
-    def __init__(self, ctx: MethodContext, *, temperature: float = 2.0) -> None:
-        super().__init__(ctx)
-        self.check_params({"temperature": temperature})
-        self.temperature = float(temperature)
+    def __init__(self, ctx: MethodContext, **params: Any) -> None:
+        super().__init__(ctx, **params)
+        self.temperature: float = self.params["temperature"]
         self.w = torch.ones(ctx.n_members, ctx.n_tasks)  # [K, T], in force for the next epoch
         self.last: torch.Tensor | None = None  # L(e - 1) [K, T]
         self.before: torch.Tensor | None = None  # L(e - 2) [K, T]
 
-    def weights(self, losses: torch.Tensor, grads: torch.Tensor, step: int) -> torch.Tensor:
+    def weights(
+        self,
+        losses: torch.Tensor,
+        grads: torch.Tensor,
+        step: int,
+        gram: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """The ``[K, T]`` weights of the current epoch; losses and grads are unused."""
         return self.w.to(losses.dtype)
 

@@ -29,25 +29,28 @@ the paper's per-benchmark values.
 
 Timing in our engine: the official loop recomputes the losses on the same batch right after the
 model step and updates the logits with them. Our engine evaluates each loss once per step, so the
-"current" loss of the update is the *next* step's loss: :meth:`FAMO.weights` first updates the
-logits with ``(previous step's losses, this step's losses)`` when a previous step exists, then
-returns this step's weights. In full-batch training the next step's loss *is* the loss right after
-the update on the same data, so this is exact; with mini-batches the new loss is one batch later,
-which is the paper's cheaper variant (no extra forward pass). The official code also clips the
-shared gradient norm at 1.0 (``max_norm``); that belongs to the optimizer, and we do not clip.
+"current" loss of the update is the *next* step's loss: the weights of a step come from the logits
+updated with ``(previous step's losses, this step's losses)`` when a previous step exists.
+:meth:`FAMO.weights` computes that update without applying it (it never changes the state);
+:meth:`FAMO.after_step` applies it. In full-batch training the next step's loss *is* the loss right
+after the update on the same data, so this is exact; with mini-batches the new loss is one batch
+later, which is the paper's cheaper variant (no extra forward pass). The official code also clips
+the shared gradient norm at 1.0 (``max_norm``); that belongs to the optimizer, and we do not clip.
+
 
 ``uses_base_weights`` is False: the paper starts from ``xi = 0`` (``z`` uniform).
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 
-from mtl.config import Range
+from mtl.limits import Range
 from mtl.optim import FlatAdam
 from mtl.weighting.base import MethodContext, WeightingMethod
+from mtl.weighting.hparams import HParam
 
 EPS = 1e-8
 """Added to ``L - min_loss`` before the log and the division (the official code's constant)."""
@@ -77,10 +80,22 @@ class FAMO(WeightingMethod):
         "Liu, Feng, Stone & Liu (2023), FAMO: Fast Adaptive Multitask Optimization, NeurIPS "
         "(arXiv:2306.03792)."
     )
-    hparams: ClassVar[dict[str, Range]] = {
-        "w_lr": Range(0.0, 10.0, lo_open=True),
-        "gamma": Range(0.0, 10.0),
-    }
+    hparams: ClassVar[tuple[HParam, ...]] = (
+        HParam(
+            "w_lr",
+            0.025,
+            label="Preference learning rate",
+            help="Learning rate of FAMO's task preferences (its own Adam).",
+            range=Range(0.0, 10.0, lo_open=True),
+        ),
+        HParam(
+            "gamma",
+            0.001,
+            label="Preference decay (gamma)",
+            help="Decay that pulls the preferences back towards equal.",
+            range=Range(0.0, 10.0),
+        ),
+    )
     """``w_lr``: Adam learning rate of the logits (0.025); ``gamma``: their decay (0.001)."""
     explanation = (
         "FAMO aims to make every task's loss fall by the same fraction at each step. It keeps a "
@@ -97,25 +112,53 @@ class FAMO(WeightingMethod):
         r"+ \gamma\, \xi\right)"
     )
 
-    def __init__(self, ctx: MethodContext, *, w_lr: float = 0.025, gamma: float = 0.001) -> None:
-        super().__init__(ctx)
-        self.check_params({"w_lr": w_lr, "gamma": gamma})
-        self.w_lr, self.gamma = float(w_lr), float(gamma)
+    def __init__(self, ctx: MethodContext, **params: Any) -> None:
+        super().__init__(ctx, **params)
+        self.w_lr: float = self.params["w_lr"]
+        self.gamma: float = self.params["gamma"]
         self.logits = torch.zeros(ctx.n_members, ctx.n_tasks)  # xi [K, T]
         self.optimizer = FlatAdam(self.logits, self.w_lr)
         self.previous: torch.Tensor | None = None  # the last step's losses [K, T]
 
-    def weights(self, losses: torch.Tensor, grads: torch.Tensor, step: int) -> torch.Tensor:
-        """Update the logits from the last step's loss change, then this step's ``[K, T]`` weights.
+    def _logit_grad(self, current: torch.Tensor) -> torch.Tensor:
+        """The pending update's gradient ``J^T delta + gamma xi`` for this step's losses."""
+        assert self.previous is not None
+        grad = famo_logit_grad(self.logits, self.previous, current)
+        return grad.add_(self.logits, alpha=self.gamma)
+
+    def weights(
+        self,
+        losses: torch.Tensor,
+        grads: torch.Tensor,
+        step: int,
+        gram: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """This step's ``[K, T]`` weights, from the logits the pending update will give.
+
+        The logits learn from the change between the last step's losses and ``losses``; this
+        previews that update (:meth:`~mtl.optim.FlatAdam.preview`) without applying it, and
+        :meth:`after_step` applies exactly it, so the state changes only there.
 
         Args:
             losses: ``[K, T]`` this step's losses (the "current" losses of the pending update).
             grads: unused.
             step: unused.
+            gram: unused.
         """
         current = losses.to(self.logits.dtype)
+        logits = self.logits
         if self.previous is not None:
-            grad = famo_logit_grad(self.logits, self.previous, current)
-            self.optimizer.step(grad.add_(self.logits, alpha=self.gamma))
+            logits = self.optimizer.preview(self._logit_grad(current))
+        return famo_loss_weights(logits, current).to(losses.dtype)
+
+    def after_step(
+        self,
+        losses: torch.Tensor,
+        grads: torch.Tensor | None = None,
+        gram: torch.Tensor | None = None,
+    ) -> None:
+        """Apply the pending logit update with this step's losses, then remember them."""
+        current = losses.to(self.logits.dtype)
+        if self.previous is not None:
+            self.optimizer.step(self._logit_grad(current))
         self.previous = current.clone()
-        return famo_loss_weights(self.logits, current).to(losses.dtype)

@@ -21,8 +21,9 @@ A task that trains slower than average (``r_t > 1``) gets a higher target norm, 
 weight; ``alpha`` (default 1.5, the paper's value on NYUv2 and LibMTL's default) sets how
 strongly tasks are pulled back to a common rate, and ``alpha = 0`` asks for equal gradient norms.
 
-:meth:`GradNorm.weights` returns the weights in force for this step, then updates them for the
-next step: one Adam step on ``w`` with ``dL_grad/dw`` and learning rate ``weight_lr``, then
+:meth:`GradNorm.weights` returns the weights in force for this step (it changes nothing);
+:meth:`GradNorm.after_step` then updates them for the next step, from the same losses and
+gradients: one Adam step on ``w`` with ``dL_grad/dw`` and learning rate ``weight_lr``, then
 ``w <- clamp(w, 1e-4)`` and ``w <- T w / sum_t w_t`` (the paper's renormalisation).
 
 Decisions the paper leaves open:
@@ -44,13 +45,14 @@ Decisions the paper leaves open:
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 
-from mtl.config import Range
+from mtl.limits import Range
 from mtl.optim import FlatAdam
 from mtl.weighting.base import MethodContext, WeightingMethod
+from mtl.weighting.hparams import HParam
 
 MIN_WEIGHT = 1e-4
 """Weights are clamped here before renormalising, so they stay positive."""
@@ -89,11 +91,26 @@ class GradNorm(WeightingMethod):
         "Chen, Badrinarayanan, Lee & Rabinovich (2018), GradNorm: Gradient Normalization for "
         "Adaptive Loss Balancing in Deep Multitask Networks, ICML (arXiv:1711.02257)."
     )
+    kind = "gradient"  # it reads the gradient norms on the last shared layer
+    combines = "losses"  # and applies its weights as loss weights, everywhere
     uses_base_weights = True
-    hparams: ClassVar[dict[str, Range]] = {
-        "alpha": Range(0.0, 10.0),
-        "weight_lr": Range(0.0, 10.0, lo_open=True),
-    }
+    hparams: ClassVar[tuple[HParam, ...]] = (
+        HParam(
+            "alpha",
+            1.5,
+            label="alpha (restoring force)",
+            help="How hard tasks that lag behind are pulled back to the pace of the others (0: "
+            "equal gradient norms).",
+            range=Range(0.0, 10.0),
+        ),
+        HParam(
+            "weight_lr",
+            0.025,
+            label="Weight learning rate",
+            help="Learning rate of GradNorm's weights (its own Adam).",
+            range=Range(0.0, 10.0, lo_open=True),
+        ),
+    )
     """``alpha``: restoring force (1.5); ``weight_lr``: Adam step size on the weights (0.025)."""
     explanation = (
         "GradNorm looks at how strongly each task pushes the last shared layer (the size of its "
@@ -110,24 +127,40 @@ class GradNorm(WeightingMethod):
         r"w \leftarrow T\, w / \textstyle\sum_t w_t"
     )
 
-    def __init__(self, ctx: MethodContext, *, alpha: float = 1.5, weight_lr: float = 0.025) -> None:
-        super().__init__(ctx)
-        self.check_params({"alpha": alpha, "weight_lr": weight_lr})
-        self.alpha, self.weight_lr = float(alpha), float(weight_lr)
+    def __init__(self, ctx: MethodContext, **params: Any) -> None:
+        super().__init__(ctx, **params)
+        self.alpha: float = self.params["alpha"]
+        self.weight_lr: float = self.params["weight_lr"]
         base = ctx.base_weights.to(torch.float32).clamp_min(MIN_WEIGHT)
         self.w = ctx.n_tasks * base / base.sum(-1, keepdim=True)  # [K, T]
         self.optimizer = FlatAdam(self.w, self.weight_lr)
         self.initial_losses: torch.Tensor | None = None  # L(0) [K, T]
 
-    def weights(self, losses: torch.Tensor, grads: torch.Tensor, step: int) -> torch.Tensor:
-        """The ``[K, T]`` weights in force for this step; then one update for the next step.
+    def weights(
+        self,
+        losses: torch.Tensor,
+        grads: torch.Tensor,
+        step: int,
+        gram: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The ``[K, T]`` weights in force for this step (a copy; nothing changes)."""
+        return self.w.clone().to(losses.dtype)
+
+    def after_step(
+        self,
+        losses: torch.Tensor,
+        grads: torch.Tensor | None = None,
+        gram: torch.Tensor | None = None,
+    ) -> None:
+        """One update of the weights for the next step, from this step's losses and gradients.
 
         Args:
-            losses: ``[K, T]`` this step's losses.
-            grads: ``[K, T, P_shared]``; only ``grads[..., ctx.last_shared]`` is used.
-            step: unused (``L(0)`` is the first call's losses).
+            losses: ``[K, T]`` this step's losses (the first call's are ``L(0)``).
+            grads: ``[K, T, P_shared]``; only ``grads[..., ctx.last_shared]`` is used. Required.
+            gram: unused (GradNorm needs the last shared layer's norms, not the Gram matrix).
         """
-        current = self.w.clone().to(losses.dtype)
+        if grads is None:
+            raise ValueError("GradNorm.after_step needs this step's gradients")
         losses = losses.to(self.w.dtype)
         if self.initial_losses is None:
             self.initial_losses = losses.clone()
@@ -136,4 +169,3 @@ class GradNorm(WeightingMethod):
         self.optimizer.step(grad)
         self.w.clamp_(min=MIN_WEIGHT)
         self.w.mul_(self.ctx.n_tasks / self.w.sum(-1, keepdim=True))
-        return current

@@ -34,24 +34,25 @@ Hybrid IMTL (the paper's full method, the default): the losses are scaled by IMT
 gradients become ``e^{s_t} g_t``, and IMTL-G balances those; the weight on the original ``g_t`` is
 ``alpha_t(e^s g) * e^{s_t}``.
 
-``mode`` is a number because hyper-parameters are declared as numeric :class:`~mtl.config.Range`:
-``0`` hybrid (default), ``1`` IMTL-G only, ``2`` IMTL-L only (names in :attr:`IMTL.MODES`).
+``mode``: ``"hybrid"`` (default), ``"gradient"`` (IMTL-G only) or ``"loss"`` (IMTL-L only); the
+old numeric codes 0, 1, 2 of links map to them in this order (:data:`MODES`).
 
 As in the paper, IMTL-L's scales also weight each task's head: :meth:`IMTL.head_weights` gives
-the heads ``e^{s_t}`` in modes hybrid and l (and 1 in mode g).
+the heads ``e^{s_t}`` in modes hybrid and loss (and 1 in mode gradient).
 
 Shapes: ``grads [..., T, P] -> weights [..., T]``; the method's state ``s`` is ``[K, T]``.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 
-from mtl.config import Range
+from mtl.errors import ConfigError
 from mtl.weighting.base import MethodContext, WeightingMethod
 from mtl.weighting.gradient import gram_matrix
+from mtl.weighting.hparams import HParam
 
 _PINV_RTOL = 1e-10
 """Eigenvalues of ``G`` below this fraction of the largest count as zero in the pseudo-inverse."""
@@ -60,13 +61,18 @@ _SUM_TOL = 1e-9
 """``|sum(v)| max_t |g_t|`` below this counts as zero (no impartial direction)."""
 
 
-def imtl_g_weights(grads: torch.Tensor) -> torch.Tensor:
+MODES: tuple[str, ...] = ("hybrid", "gradient", "loss")
+"""IMTL's ``mode`` values, in the order of the old numeric codes (0 hybrid, 1 IMTL-G, 2 IMTL-L)."""
+
+
+def imtl_g_weights(grads: torch.Tensor, gram: torch.Tensor | None = None) -> torch.Tensor:
     """IMTL-G weights: ``grads [..., T, P] -> alpha [..., T]`` with ``sum(alpha) = 1``.
 
     The direction ``d = (alpha[..., None] * grads).sum(-2)`` has equal projections
     ``d . g_t / |g_t|`` on every task with a non-zero gradient (see the module docstring).
+    ``gram``: ``[..., T, T]`` float64 ``grads @ grads^T`` if already computed.
     """
-    G = gram_matrix(grads)
+    G = gram if gram is not None else gram_matrix(grads)
     norms = G.diagonal(dim1=-2, dim2=-1).clamp_min(0.0).sqrt()
     v = (torch.linalg.pinv(G, rtol=_PINV_RTOL, hermitian=True) @ norms.unsqueeze(-1)).squeeze(-1)
     total = v.sum(-1, keepdim=True)
@@ -78,7 +84,7 @@ def imtl_g_weights(grads: torch.Tensor) -> torch.Tensor:
 class IMTL(WeightingMethod):
     """IMTL (Liu et al., 2021): impartial gradients (IMTL-G), impartial losses (IMTL-L), or both.
 
-    Stateful in modes hybrid and l: ``log_scale`` ``[K, T]`` (``s``) is updated in
+    Stateful in modes hybrid and loss: ``log_scale`` ``[K, T]`` (``s``) is updated in
     :meth:`after_step`. Members whose losses are not finite keep their ``s``.
     """
 
@@ -88,10 +94,19 @@ class IMTL(WeightingMethod):
         "Liu, Li, Kuang, Xue, Chen, Yang, Liao & Zhang (2021), Towards Impartial Multi-task "
         "Learning, ICLR."
     )
-    uses_gradients = True
-    MODES: ClassVar[tuple[str, ...]] = ("hybrid", "g", "l")
-    """``mode`` value -> name: 0 hybrid (IMTL), 1 IMTL-G, 2 IMTL-L."""
-    hparams: ClassVar[dict[str, Range]] = {"mode": Range(0, 2, integer=True)}
+    kind = "gradient"
+    combines = "gradients"
+    hparams: ClassVar[tuple[HParam, ...]] = (
+        HParam(
+            "mode",
+            "hybrid",
+            label="Mode",
+            help="IMTL-G balances the gradients' projections, IMTL-L learns loss scales, IMTL "
+            "uses both.",
+            choices=MODES,
+            choice_labels=("IMTL (gradients and losses)", "IMTL-G (gradients)", "IMTL-L (losses)"),
+        ),
+    )
     explanation = (
         "IMTL aims to train the tasks impartially. Its gradient part (IMTL-G) chooses weights so "
         "that the combined update makes the same progress along every task's gradient direction. "
@@ -103,38 +118,62 @@ class IMTL(WeightingMethod):
         r" \text{ equal for all } t; \qquad L_t \to e^{s_t} L_t - s_t"
     )
 
-    def __init__(self, ctx: MethodContext, *, mode: int = 0) -> None:
-        super().__init__(ctx)
-        self.check_params({"mode": mode})
-        self.mode = int(mode)
+    def __init__(self, ctx: MethodContext, **params: Any) -> None:
+        super().__init__(ctx, **params)
         self.log_scale = torch.zeros(
             ctx.n_members, ctx.n_tasks, dtype=torch.float64, device=ctx.base_weights.device
         )
 
     @property
-    def mode_name(self) -> str:
-        """``"hybrid"``, ``"g"`` or ``"l"``."""
-        return self.MODES[self.mode]
+    def mode(self) -> str:
+        """``"hybrid"``, ``"gradient"`` or ``"loss"``."""
+        return self.params["mode"]
 
-    def weights(self, losses: torch.Tensor, grads: torch.Tensor, step: int) -> torch.Tensor:
+    @classmethod
+    def from_grads(
+        cls, grads: torch.Tensor, gram: torch.Tensor | None = None, **hparams: Any
+    ) -> torch.Tensor:
+        """IMTL-G weights ``[..., T]``; ``mode`` may only be ``"gradient"``, the stateless one."""
+        mode = hparams.get("mode", "gradient")
+        cls.check_params({"mode": mode})
+        if mode != "gradient":
+            raise ConfigError(
+                "weighting.params.mode", mode, "'gradient' (IMTL-G, the only stateless mode)"
+            )
+        return imtl_g_weights(grads, gram)
+
+    def weights(
+        self,
+        losses: torch.Tensor,
+        grads: torch.Tensor,
+        step: int,
+        gram: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """Weights ``[K, T]`` on the original gradients ``[K, T, P]`` for this step."""
-        if self.mode_name == "g":
-            return imtl_g_weights(grads)
+        if self.mode == "gradient":
+            return imtl_g_weights(grads, gram)
         scale = self.log_scale.exp()
-        if self.mode_name == "l":
+        if self.mode == "loss":
             return scale.to(grads.dtype)
-        alpha = imtl_g_weights(scale.to(grads.dtype).unsqueeze(-1) * grads)
+        # the scaled gradients e^{s_t} g_t have the Gram matrix diag(e^s) G diag(e^s)
+        G = self.gram_of(grads, gram)
+        alpha = imtl_g_weights(grads, G * (scale.unsqueeze(-1) * scale.unsqueeze(-2)))
         return (alpha.to(torch.float64) * scale).to(grads.dtype)
 
     def head_weights(self, weights: torch.Tensor) -> torch.Tensor:
-        """The heads follow their scaled losses: ``e^{s_t}`` (ones in mode g), ``[K, T]``."""
-        if self.mode_name == "g":
+        """The heads follow their scaled losses: ``e^{s_t}`` (ones in mode gradient), ``[K, T]``."""
+        if self.mode == "gradient":
             return torch.ones_like(weights)
         return self.log_scale.exp().to(weights.dtype)
 
-    def after_step(self, losses: torch.Tensor) -> None:
+    def after_step(
+        self,
+        losses: torch.Tensor,
+        grads: torch.Tensor | None = None,
+        gram: torch.Tensor | None = None,
+    ) -> None:
         """One SGD step on ``s`` with the model's learning rate: ``s -= lr (e^s L - 1)``."""
-        if self.mode_name == "g":
+        if self.mode == "gradient":
             return
         losses = losses.detach().to(self.log_scale)
         updated = self.log_scale - self.ctx.lr * (self.log_scale.exp() * losses - 1.0)

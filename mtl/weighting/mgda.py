@@ -34,13 +34,14 @@ Solvers (Gram form, ``G = grads grads^T``, ``|g_w|^2 = w^T G w``):
   around ``1e-2 |g|`` instead of 0.
 
 Normalisation (``normalize``, the paper's code offers ``l2``, ``loss``, ``loss+``, ``none``; we keep
-``none`` and ``l2``): with ``normalize=1`` the min-norm problem is solved for the unit gradients
-``u_t = g_t / |g_t|`` and the weights are returned *on the original gradients*, ``w_t / |g_t|``, so
-the direction is the min-norm point of ``conv{u_t}`` (what LibMTL does). They then no longer sum to
-one. (The official code instead applies the unit-gradient solution to the raw losses.) A zero
-gradient keeps its weight undivided: its direction is zero whatever the weight.
+``"none"`` and ``"l2"``): with ``normalize="l2"`` the min-norm problem is solved for the unit
+gradients ``u_t = g_t / |g_t|`` and the weights are returned *on the original gradients*, ``w_t /
+|g_t|``, so the direction is the min-norm point of ``conv{u_t}`` (what LibMTL does). They then no
+longer sum to one. (The official code instead applies the unit-gradient solution to the raw losses.)
+A zero gradient keeps its weight undivided: its direction is zero whatever the weight.
 
-MGDA-UB (the paper's upper bound, ``upper_bound=1``): the same min-norm problem for the gradients
+
+MGDA-UB (the paper's upper bound, ``upper_bound=True``): the same min-norm problem for the gradients
 with respect to the shared representation ``Z`` (the shared layers' output over the batch)
 instead of the shared parameters; the weights then combine the parameter gradients as usual. The
 engine passes representation gradients to a method whose ``gradients_of`` is
@@ -51,13 +52,13 @@ Shapes: ``grads [..., T, P] -> weights [..., T]``, vectorised over leading dimen
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 
-from mtl.config import Range
 from mtl.weighting.base import MethodContext, WeightingMethod
 from mtl.weighting.gradient import gram_entry, gram_matrix
+from mtl.weighting.hparams import HParam
 
 _REL_TOL = 1e-12
 """Relative size (to ``trace G``) below which a squared distance counts as zero."""
@@ -157,25 +158,34 @@ def _pairwise_frank_wolfe(G: torch.Tensor, iterations: int) -> torch.Tensor:
     return w / w.sum(-1, keepdim=True)
 
 
+NORMALIZATIONS: tuple[str, ...] = ("none", "l2")
+"""``normalize`` values, in the order of the old numeric codes (0 none, 1 l2)."""
+
+
 def mgda_weights(
-    grads: torch.Tensor, *, normalize: int = 0, iterations: int = 1000
+    grads: torch.Tensor,
+    *,
+    normalize: str = "none",
+    iterations: int = 1000,
+    gram: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """MGDA weights: ``grads [..., T, P] -> weights [..., T]`` (see the module docstring).
 
     Args:
         grads: ``[..., T, P]`` per-task gradients.
-        normalize: ``0`` none (the weights lie on the simplex); ``1`` l2: solve for the unit
+        normalize: ``"none"`` (the weights lie on the simplex); ``"l2"``: solve for the unit
             gradients and return the weights on the original gradients, ``w_t / |g_t|``.
         iterations: Frank-Wolfe steps for ``T > 2``.
+        gram: ``[..., T, T]`` float64 ``grads @ grads^T`` if already computed.
 
     Returns:
         ``[..., T]`` weights in ``grads``' dtype; the direction is
         ``(w[..., None] * grads).sum(-2)``.
     """
-    if normalize not in (0, 1):
-        raise ValueError(f"normalize must be 0 (none) or 1 (l2), got {normalize!r}")
-    G = gram_matrix(grads)
-    if normalize:
+    if normalize not in NORMALIZATIONS:
+        raise ValueError(f"normalize must be one of {NORMALIZATIONS}, got {normalize!r}")
+    G = gram if gram is not None else gram_matrix(grads)
+    if normalize == "l2":
         norms = G.diagonal(dim1=-2, dim2=-1).clamp_min(0.0).sqrt()
         safe = torch.where(norms > 0, norms, 1.0)
         w = min_norm_weights(G / (safe.unsqueeze(-1) * safe.unsqueeze(-2)), iterations) / safe
@@ -193,13 +203,29 @@ class MGDA(WeightingMethod):
         "Sener & Koltun (2018), Multi-Task Learning as Multi-Objective Optimization, NeurIPS "
         "(arXiv:1810.04650)."
     )
-    uses_gradients = True
-    hparams: ClassVar[dict[str, Range]] = {
-        "normalize": Range(0, 1, integer=True),
-        "upper_bound": Range(0, 1, integer=True),
-    }
-    """``normalize``: 0 none (the paper's default), 1 l2 (solve on unit gradients).
-    ``upper_bound``: 1 for MGDA-UB, the weights from the gradients with respect to the shared
+    kind = "gradient"
+    combines = "gradients"
+    hparams: ClassVar[tuple[HParam, ...]] = (
+        HParam(
+            "normalize",
+            "none",
+            label="Normalise gradients",
+            help="Solve the min-norm problem on the raw gradients (the paper) or on unit-length "
+            "ones, which ignores how large each task's gradient is.",
+            choices=NORMALIZATIONS,
+            choice_labels=("none (the paper's default)", "unit-length gradients (L2)"),
+        ),
+        HParam(
+            "upper_bound",
+            False,
+            label="MGDA-UB (upper bound)",
+            help="Take the weights from the gradients with respect to the shared representation "
+            "(one cheap backward to it) instead of every shared parameter: the paper's MGDA-UB, "
+            "which optimises an upper bound of the same objective (its Theorem 1).",
+        ),
+    )
+    """``normalize``: ``"none"`` (the paper's default) or ``"l2"`` (solve on unit gradients).
+    ``upper_bound``: MGDA-UB, the weights from the gradients with respect to the shared
     representation (one cheap backward to the representation instead of to every shared
     parameter; the paper's Theorem 1 shows it optimises an upper bound of the same objective)."""
     explanation = (
@@ -213,16 +239,31 @@ class MGDA(WeightingMethod):
         r" d = \sum_t w^*_t g_t"
     )
 
-    def __init__(self, ctx: MethodContext, *, normalize: int = 0, upper_bound: int = 0) -> None:
-        super().__init__(ctx)
-        self.check_params({"normalize": normalize, "upper_bound": upper_bound})
-        self.normalize = int(normalize)
-        self.gradients_of = "representation" if upper_bound else "parameters"
+    def __init__(self, ctx: MethodContext, **params: Any) -> None:
+        super().__init__(ctx, **params)
+        self.gradients_of = "representation" if self.params["upper_bound"] else "parameters"
 
-    def weights(self, losses: torch.Tensor, grads: torch.Tensor, step: int) -> torch.Tensor:
+    @classmethod
+    def from_grads(
+        cls, grads: torch.Tensor, gram: torch.Tensor | None = None, **hparams: Any
+    ) -> torch.Tensor:
+        """MGDA weights ``[..., T]`` from ``grads [..., T, P]`` (and their Gram, if known).
+
+        ``upper_bound`` is accepted and changes nothing here: which gradients to pass (the
+        parameters' or the representation's) is the caller's choice.
+        """
+        return mgda_weights(grads, normalize=cls.resolve_params(hparams)["normalize"], gram=gram)
+
+    def weights(
+        self,
+        losses: torch.Tensor,
+        grads: torch.Tensor,
+        step: int,
+        gram: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """MGDA weights ``[K, T]`` from this step's gradients ``[K, T, P]``.
 
         The gradients are the shared parameters' or, for MGDA-UB, the shared representation's;
         the losses are unused.
         """
-        return mgda_weights(grads, normalize=self.normalize)
+        return mgda_weights(grads, normalize=self.params["normalize"], gram=gram)

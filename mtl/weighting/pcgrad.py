@@ -69,6 +69,7 @@ def pcgrad_coefficients(
     *,
     order: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
+    gram: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Coefficients ``C [..., T, T]`` of the projected gradients: ``g_i^PC = sum_k C_ik g_k``.
 
@@ -78,11 +79,12 @@ def pcgrad_coefficients(
             a permutation of ``0 .. T-1``: the order in which task ``i`` visits the others
             (the entry ``i`` itself is skipped). Default: ascending.
         generator: draw an independent random order per batch element and task from it instead.
+        gram: ``[..., T, T]`` float64 ``grads @ grads^T`` if already computed.
 
     Returns:
         ``[..., T, T]`` float64 coefficients; ``C @ grads`` are the projected gradients.
     """
-    G = gram_matrix(grads)
+    G = gram if gram is not None else gram_matrix(grads)
     T = G.shape[-1]
     batch = G.shape[:-2]
     visit = _visit_order(batch, T, order, generator, G.device)
@@ -104,13 +106,15 @@ def pcgrad_weights(
     *,
     order: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
+    gram: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """PCGrad weights: ``grads [..., T, P] -> weights [..., T]`` (see the module docstring).
 
-    ``order`` and ``generator`` are as in :func:`pcgrad_coefficients`; by default the order is
-    ascending and the result deterministic. The direction is ``(w[..., None] * grads).sum(-2)``.
+    ``order``, ``generator`` and ``gram`` are as in :func:`pcgrad_coefficients`; by default the
+    order is ascending and the result deterministic. The direction is ``(w[..., None] *
+    grads).sum(-2)``.
     """
-    C = pcgrad_coefficients(grads, order=order, generator=generator)
+    C = pcgrad_coefficients(grads, order=order, generator=generator, gram=gram)
     return C.sum(-2).to(grads.dtype)
 
 
@@ -127,7 +131,8 @@ class PCGrad(WeightingMethod):
         "Yu, Kumar, Gupta, Levine, Hausman & Finn (2020), Gradient Surgery for Multi-Task "
         "Learning, NeurIPS (arXiv:2001.06782)."
     )
-    uses_gradients = True
+    kind = "gradient"
+    combines = "gradients"
     explanation = (
         "When two tasks' gradients on the shared layers point in conflicting directions (negative "
         "dot product), PCGrad removes from each gradient its component along the other one, then "
@@ -139,6 +144,17 @@ class PCGrad(WeightingMethod):
         r" \ (j \ne i), \qquad d = \sum_i g_i^{PC}"
     )
 
-    def weights(self, losses: torch.Tensor, grads: torch.Tensor, step: int) -> torch.Tensor:
+    @staticmethod
+    def from_grads(grads: torch.Tensor, gram: torch.Tensor | None = None) -> torch.Tensor:
+        """PCGrad weights ``[..., T]`` from ``grads [..., T, P]`` (and their Gram, if known)."""
+        return pcgrad_weights(grads, gram=gram)
+
+    def weights(
+        self,
+        losses: torch.Tensor,
+        grads: torch.Tensor,
+        step: int,
+        gram: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """PCGrad weights ``[K, T]`` from this step's gradients ``[K, T, P]``; losses are unused."""
-        return pcgrad_weights(grads)
+        return pcgrad_weights(grads, gram=gram)

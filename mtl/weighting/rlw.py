@@ -46,7 +46,13 @@ class RLW(WeightingMethod):
         r"\quad \text{(new draw every step)}"
     )
 
-    def weights(self, losses: torch.Tensor, grads: torch.Tensor, step: int) -> torch.Tensor:
+    def weights(
+        self,
+        losses: torch.Tensor,
+        grads: torch.Tensor,
+        step: int,
+        gram: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """``softmax(z) [K, T]``, ``z`` each member's draw for ``step``; losses, grads unused."""
         z = normal(self.ctx.seeds, STREAM_WEIGHTS, step, self.ctx.n_tasks)  # [K, T] float64
         return torch.softmax(z, dim=-1).to(losses.dtype)

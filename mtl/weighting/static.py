@@ -26,7 +26,13 @@ class Static(WeightingMethod):
     )
     formula = r"L = \sum_t w_t L_t, \qquad w_t \text{ fixed by hand}"
 
-    def weights(self, losses: torch.Tensor, grads: torch.Tensor, step: int) -> torch.Tensor:
+    def weights(
+        self,
+        losses: torch.Tensor,
+        grads: torch.Tensor,
+        step: int,
+        gram: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """The configured ``[K, T]`` weights, whatever the losses."""
         return self.ctx.base_weights
 
@@ -44,7 +50,13 @@ class EqualSum(WeightingMethod):
     )
     formula = r"L = \sum_t L_t \qquad (w_t = 1)"
 
-    def weights(self, losses: torch.Tensor, grads: torch.Tensor, step: int) -> torch.Tensor:
+    def weights(
+        self,
+        losses: torch.Tensor,
+        grads: torch.Tensor,
+        step: int,
+        gram: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """Ones ``[K, T]``."""
         return torch.ones_like(self.ctx.base_weights)
 
@@ -62,6 +74,12 @@ class EqualMean(WeightingMethod):
     )
     formula = r"L = \frac{1}{T} \sum_t L_t \qquad (w_t = 1/T)"
 
-    def weights(self, losses: torch.Tensor, grads: torch.Tensor, step: int) -> torch.Tensor:
+    def weights(
+        self,
+        losses: torch.Tensor,
+        grads: torch.Tensor,
+        step: int,
+        gram: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """``1 / T`` everywhere, ``[K, T]``."""
         return torch.full_like(self.ctx.base_weights, 1.0 / self.ctx.n_tasks)

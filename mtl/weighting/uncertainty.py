@@ -36,7 +36,7 @@ log-likelihood of a continuous density, which is unbounded below as the noise sh
 
 Differences from other implementations: LibMTL's ``UW`` uses the regression form for every task
 and starts from ``s = -0.5``; we follow the paper's two forms and ``sigma = 1``. Tasks are matched
-to forms by name through :data:`mtl.config.TASKS` (``regression`` -> 0.5, anything else -> 1); a
+to forms by name through :data:`mtl.limits.TASKS` (``regression`` -> 0.5, anything else -> 1); a
 population with a different number of tasks uses the regression form for every task.
 
 ``uses_base_weights`` is False: the paper starts every ``sigma`` at 1, whatever weights were set.
@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import torch
 
-from mtl.config import TASKS
+from mtl.limits import TASKS
 from mtl.optim import FlatAdam, FlatSGD
 from mtl.weighting.base import MethodContext, WeightingMethod
 
@@ -98,11 +98,22 @@ class UncertaintyWeighting(WeightingMethod):
         """``w = c e^{-s}``, ``[K, T]``, a fresh tensor."""
         return self.scales * torch.exp(-self.log_vars)
 
-    def weights(self, losses: torch.Tensor, grads: torch.Tensor, step: int) -> torch.Tensor:
+    def weights(
+        self,
+        losses: torch.Tensor,
+        grads: torch.Tensor,
+        step: int,
+        gram: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """``w_t = c_t e^{-s_t}`` ``[K, T]`` for the current log-variances; grads are unused."""
         return self._current().to(losses.dtype)
 
-    def after_step(self, losses: torch.Tensor) -> None:
+    def after_step(
+        self,
+        losses: torch.Tensor,
+        grads: torch.Tensor | None = None,
+        gram: torch.Tensor | None = None,
+    ) -> None:
         """One optimizer step on ``s`` with ``dJ/ds = 0.5 - w L`` at this step's losses."""
         self.optimizer.step(0.5 - self._current() * losses.to(self.log_vars.dtype))
 

@@ -64,7 +64,7 @@ def test_zero_previous_loss_counts_as_ratio_one():
 def test_rejects_non_positive_temperature():
     with pytest.raises(ConfigError, match="temperature"):
         DWA(make_ctx(), temperature=0.0)
-    assert "temperature" in DWA.hparams
+    assert "temperature" in DWA.defaults()
 
 
 # --- properties -----------------------------------------------------------------------------

@@ -42,7 +42,11 @@ class OfficialFAMO:
 
 
 def _weights(method: FAMO, losses: torch.Tensor) -> torch.Tensor:
-    return method.weights(losses, torch.zeros(*losses.shape, 1), step=0)
+    """One engine step: the weights for ``losses``, then ``after_step`` with them."""
+    grads = torch.zeros(*losses.shape, 1)
+    w = method.weights(losses, grads, step=0)
+    method.after_step(losses, grads)
+    return w
 
 
 LOSSES = [
@@ -79,7 +83,7 @@ def test_two_steps_by_hand():
 @pytest.mark.parametrize(("w_lr", "gamma"), [(0.025, 0.001), (0.1, 0.05)])
 def test_matches_the_official_algorithm(w_lr, gamma):
     # The official loop: weights from the current losses, model step, then update(new losses).
-    # Ours updates at the start of the next weights() call with the same pair of losses.
+    # Ours: the next step's weights() previews that update and its after_step() applies it.
     reference = OfficialFAMO(2, w_lr, gamma)
     method = FAMO(make_ctx(K=1), w_lr=w_lr, gamma=gamma)
     for i, losses in enumerate(LOSSES):

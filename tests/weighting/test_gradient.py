@@ -1,12 +1,10 @@
-import inspect
-
 import pytest
 import torch
 
 from mtl.errors import ConfigError
-from mtl.weighting import METHODS, gradient_weights
+from mtl.weighting import GRADIENT_METHODS, METHODS, gradient_weights
 from mtl.weighting.cagrad import cagrad_weights
-from mtl.weighting.gradient import GRADIENT_METHODS, check_grads, gram_entry, gram_matrix
+from mtl.weighting.gradient import check_grads, gram_entry, gram_matrix
 from mtl.weighting.imtl import imtl_g_weights
 from mtl.weighting.mgda import mgda_weights
 from mtl.weighting.pcgrad import pcgrad_weights
@@ -18,7 +16,7 @@ from .helpers import direction, make_ctx, random_grads, t64
     ("name", "fn", "hparams"),
     [
         ("mgda", mgda_weights, {}),
-        ("mgda", mgda_weights, {"normalize": 1}),
+        ("mgda", mgda_weights, {"normalize": "l2"}),
         ("pcgrad", pcgrad_weights, {}),
         ("cagrad", cagrad_weights, {}),
         ("cagrad", cagrad_weights, {"c": 0.2}),
@@ -36,7 +34,9 @@ def test_hyper_parameters_change_the_result():
     g = random_grads(2, 5, seed=1)
     assert not torch.allclose(gradient_weights("cagrad", g, c=0.1), gradient_weights("cagrad", g))
     g = t64([[3, 0], [0, 1]])
-    assert not torch.allclose(gradient_weights("mgda", g, normalize=1), gradient_weights("mgda", g))
+    assert not torch.allclose(
+        gradient_weights("mgda", g, normalize="l2"), gradient_weights("mgda", g)
+    )
 
 
 def test_the_same_conflicting_pair_under_every_method():
@@ -69,10 +69,16 @@ def test_unknown_method_is_a_config_error():
         ("cagrad", {"alpha": 0.5}, "weighting.params.alpha"),
         ("cagrad", {"c": -0.5}, "weighting.params.c"),
         ("cagrad", {"c": float("inf")}, "weighting.params.c"),
-        ("mgda", {"normalize": 2}, "weighting.params.normalize"),
+        ("mgda", {"normalize": "loss"}, "weighting.params.normalize"),  # not implemented
+        ("mgda", {"normalize": 1}, "weighting.params.normalize"),  # a code, not a name
         ("mgda", {"normalize": 0.5}, "weighting.params.normalize"),
+        # used to pass validation and then raise TypeError inside mgda_weights
+        ("mgda", {"upper_bound": 1}, "weighting.params.upper_bound"),
+        ("cagrad", {"c": "0.5"}, "weighting.params.c"),
+        ("cagrad", {"c": True}, "weighting.params.c"),
         ("pcgrad", {"c": 0.5}, "weighting.params.c"),
-        ("imtl", {"mode": 0}, "weighting.params.mode"),  # the dispatcher's "imtl" is IMTL-G only
+        ("imtl", {"mode": 0}, "weighting.params.mode"),
+        ("imtl", {"mode": "hybrid"}, "weighting.params.mode"),  # the dispatcher's is IMTL-G only
     ],
 )
 def test_bad_hyper_parameters_are_config_errors(name, hparams, field):
@@ -107,14 +113,19 @@ def test_gram_helpers():
 @pytest.mark.parametrize("name", ["pcgrad", "mgda", "cagrad", "imtl"])
 def test_registered_with_metadata_and_paper_defaults(name):
     cls = METHODS[name]
-    assert cls.name == name and cls.uses_gradients
+    assert cls.name == name and cls.kind == "gradient" and cls.combines == "gradients"
     assert cls.label and cls.citation and cls.__doc__
     assert getattr(cls, "explanation", "x") and getattr(cls, "formula", "x")  # page text
-    params = inspect.signature(cls).parameters
-    for key, allowed in cls.hparams.items():
-        assert params[key].kind is inspect.Parameter.KEYWORD_ONLY
-        assert allowed.contains(params[key].default)
-    assert set(cls.hparams) == {k for k in params if k != "ctx"}
+    assert name in GRADIENT_METHODS and cls.from_grads is not None
+    for h in cls.hparams:
+        assert h.allows(h.default) and h.label and h.help
+    # the constructor takes its values from the declaration
+    assert METHODS[name](make_ctx()).params == cls.defaults()
+
+
+def test_upper_bound_is_accepted_by_the_dispatcher_and_changes_nothing():
+    g = random_grads(3, 2, 5, seed=2)
+    torch.testing.assert_close(gradient_weights("mgda", g, upper_bound=True), mgda_weights(g))
 
 
 @pytest.mark.parametrize("name", ["pcgrad", "mgda", "cagrad", "imtl"])

@@ -51,9 +51,12 @@ def test_two_steps_by_hand():
     method = GradNorm(_ctx(), alpha=1.5, weight_lr=0.025)
     w0 = method.weights(torch.tensor([[2.0, 1.0]]), grads, step=0)
     torch.testing.assert_close(w0, torch.tensor([[1.0, 1.0]]))
+    torch.testing.assert_close(method.w, torch.tensor([[1.0, 1.0]]))  # weights() changes nothing
+    method.after_step(torch.tensor([[2.0, 1.0]]), grads)
     torch.testing.assert_close(method.w, torch.tensor([[0.975, 1.025]]))
     w1 = method.weights(torch.tensor([[1.0, 0.9]]), grads, step=1)
     torch.testing.assert_close(w1, torch.tensor([[0.975, 1.025]]))
+    method.after_step(torch.tensor([[1.0, 0.9]]), grads)
     torch.testing.assert_close(method.w, torch.tensor([[0.95, 1.05]]))
 
 
@@ -73,7 +76,7 @@ def test_a_weight_pushed_below_zero_is_clamped_and_renormalised():
     # w_1 = 2e-4 / 2.9801.
     method = GradNorm(_ctx(base=[0.01, 0.99]), weight_lr=1.0)
     grads = torch.tensor([[[10.0, 0.0, 0.0], [0.0, 0.1, 0.0]]])
-    method.weights(torch.tensor([[1.0, 1.0]]), grads, step=0)
+    method.after_step(torch.tensor([[1.0, 1.0]]), grads)
     assert float(method.w[0, 0]) == pytest.approx(2 * MIN_WEIGHT / (MIN_WEIGHT + 2.98), rel=1e-3)
     torch.testing.assert_close(method.w.sum(-1), torch.tensor([2.0]))
 
@@ -107,6 +110,7 @@ def test_weights_stay_positive_and_sum_to_T(seed, alpha, lr, T):
             -3, 3, (T, 1), generator=gen
         )
         w = method.weights(losses, grads, step)
+        method.after_step(losses, grads)
         for weights in (w, method.w):
             assert bool((weights > 0).all())
             torch.testing.assert_close(weights.sum(-1), torch.full((2,), float(T)))
@@ -124,7 +128,9 @@ def test_member_k_matches_a_solo_instance():
     solos = [GradNorm(_ctx(K=1, base=b), alpha=0.5) for b in bases]
     for step in range(12):
         w = batched.weights(losses[step], grads[step], step)
+        batched.after_step(losses[step], grads[step])
         for k, solo in enumerate(solos):
             solo_w = solo.weights(losses[step, k : k + 1], grads[step, k : k + 1], step)
+            solo.after_step(losses[step, k : k + 1], grads[step, k : k + 1])
             torch.testing.assert_close(w[k : k + 1], solo_w)
     assert not torch.allclose(w[0], w[1])

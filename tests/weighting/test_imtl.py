@@ -1,4 +1,3 @@
-import inspect
 import itertools
 import math
 
@@ -158,17 +157,17 @@ def test_degenerate_many_tasks_are_finite():
 
 
 def test_method_class_metadata():
-    assert IMTL.name == "imtl" and IMTL.uses_gradients and "Liu" in IMTL.citation
-    assert inspect.signature(IMTL).parameters["mode"].default == 0
-    assert IMTL.MODES == ("hybrid", "g", "l")
+    assert IMTL.name == "imtl" and IMTL.kind == "gradient" and "Liu" in IMTL.citation
+    assert IMTL.defaults() == {"mode": "hybrid"}
+    assert IMTL.hparam("mode").choices == ("hybrid", "gradient", "loss")
     with pytest.raises(ConfigError, match=r"weighting\.params\.mode"):
-        IMTL(make_ctx(), mode=3)
+        IMTL(make_ctx(), mode=1)  # a code, not a name
     with pytest.raises(ConfigError, match=r"weighting\.params\.mode"):
         IMTL.check_params({"mode": 0.5})
 
 
 def test_mode_g_is_stateless_imtl_g():
-    method = IMTL(make_ctx(K=3, T=2), mode=1)
+    method = IMTL(make_ctx(K=3, T=2), mode="gradient")
     g = random_grads(3, 2, 5, dtype=torch.float32)
     torch.testing.assert_close(method.weights(torch.ones(3, 2), g, 0), imtl_g_weights(g))
     method.after_step(torch.full((3, 2), 5.0))
@@ -178,7 +177,7 @@ def test_mode_g_is_stateless_imtl_g():
 def test_mode_l_learns_the_loss_scales():
     # s starts at 0 (weights 1). One SGD step with lr = 0.1 on d/ds (e^s L - s) = e^s L - 1:
     # L = (2, 0.5) -> s = -0.1 (2 - 1), -0.1 (0.5 - 1) = (-0.1, 0.05), weights (e^-0.1, e^0.05).
-    method = IMTL(make_ctx(K=1, T=2, lr=0.1), mode=2)
+    method = IMTL(make_ctx(K=1, T=2, lr=0.1), mode="loss")
     g = random_grads(1, 2, 3, dtype=torch.float32)
     torch.testing.assert_close(method.weights(torch.ones(1, 2), g, 0), torch.ones(1, 2))
     losses = torch.tensor([[2.0, 0.5]])
@@ -194,7 +193,7 @@ def test_mode_l_learns_the_loss_scales():
 def test_hybrid_balances_the_scaled_gradients():
     # Hybrid: IMTL-G on e^s g, then weights alpha * e^s on the original g. The direction still has
     # equal projections on the unit gradients (IMTL-G is invariant to the scales' directions).
-    method = IMTL(make_ctx(K=4, T=2, lr=0.1))  # mode 0 = hybrid
+    method = IMTL(make_ctx(K=4, T=2, lr=0.1))  # mode hybrid
     g = random_grads(4, 2, 6, seed=9)
     losses = torch.tensor([[2.0, 0.5], [1.0, 1.0], [0.1, 3.0], [4.0, 4.0]], dtype=torch.float64)
     method.after_step(losses)
@@ -207,14 +206,16 @@ def test_hybrid_balances_the_scaled_gradients():
 
 
 def test_non_finite_losses_leave_the_member_state_alone():
-    method = IMTL(make_ctx(K=2, T=2, lr=0.1), mode=2)
+    method = IMTL(make_ctx(K=2, T=2, lr=0.1), mode="loss")
     method.after_step(torch.tensor([[float("nan"), 1.0], [2.0, float("inf")]]))
     assert torch.isfinite(method.log_scale).all()
     torch.testing.assert_close(method.log_scale[0, 0], torch.tensor(0.0, dtype=torch.float64))
     torch.testing.assert_close(method.log_scale[1, 0], torch.tensor(-0.1, dtype=torch.float64))
 
 
-@pytest.mark.parametrize(("mode", "scaled"), [(0, True), (1, False), (2, True)])
+@pytest.mark.parametrize(
+    ("mode", "scaled"), [("hybrid", True), ("gradient", False), ("loss", True)]
+)
 def test_head_weights_are_the_loss_scales(mode, scaled):
     # IMTL-L scales the losses by e^{s_t}, so each head, which only its own loss reaches, moves
     # along e^{s_t} g_t. One SGD step on s from 0 with lr 0.1 and L = (2, 0.5):

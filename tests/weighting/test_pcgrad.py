@@ -196,8 +196,8 @@ def test_degenerate_many_tasks_are_finite():
 
 
 def test_method_class():
-    assert PCGrad.name == "pcgrad" and PCGrad.uses_gradients and "Yu" in PCGrad.citation
-    assert PCGrad.hparams == {}
+    assert PCGrad.name == "pcgrad" and PCGrad.combines == "gradients" and "Yu" in PCGrad.citation
+    assert PCGrad.hparams == ()
     g = random_grads(3, 2, 5, dtype=torch.float32)
     w = PCGrad(make_ctx(K=3, T=2)).weights(torch.ones(3, 2), g, step=4)
     assert w.shape == (3, 2) and w.dtype == torch.float32
