@@ -7,6 +7,13 @@ ranges (``LIMITS``) are the single source for validation, for the page's widgets
 values that arrive in a URL.
 
 The caps suit a hosted demo on a small CPU machine: they bound the work of one request.
+
+Canonical form: after validation, every spec sets the fields that do not apply to the run it
+describes back to their defaults, and stores numbers in their field's type (``float`` for real
+ranges, ``int`` for integer ones). Two configurations of the same run are therefore equal, hash
+equal, have one ``repr`` (the page's cache key) and one link (:func:`mtl.urlstate.to_query`).
+Values are still range-checked first, so an out-of-range value is refused even where it would
+not apply. What each spec normalises is listed in its docstring.
 """
 
 from __future__ import annotations
@@ -120,12 +127,49 @@ def check_choice(name: str, value: Any) -> None:
         raise ConfigError(name, value, "one of " + ", ".join(repr(c) for c in CHOICES[name]))
 
 
+def _defaults(spec: Any) -> dict[str, Any]:
+    """The declared default of each field of the dataclass ``spec``."""
+    return {f.name: f.default for f in fields(spec)}
+
+
+def _settle(spec: Any, section: str, unused: Any) -> None:
+    """Canonical values on the frozen ``spec``: ``unused`` fields to their defaults, numbers typed.
+
+    ``section`` names the ``LIMITS`` entries (``"data"`` for ``data.n_samples``); a field with an
+    integer range becomes ``int``, another ranged number ``float``.
+    """
+    defaults = _defaults(spec)
+    for name in defaults:
+        value = defaults[name] if name in unused else getattr(spec, name)
+        allowed = LIMITS.get(f"{section}.{name}")
+        if allowed is not None and value is not None and not isinstance(value, bool):
+            value = int(value) if allowed.integer else float(value)
+        object.__setattr__(spec, name, value)
+
+
+DATA_GENERATION: tuple[str, ...] = (
+    "n_samples",
+    "n_features",
+    "noise",
+    "label_noise",
+    "angle",
+    "target_scale",
+    "n_classes",
+    "seed",
+)
+"""The ``DataSpec`` fields a dataset's builder may read; the registry lists which it does."""
+
+
 @dataclass(frozen=True)
 class DataSpec:
     """Which dataset, its generation parameters and the train/test split.
 
     One flat set of parameters serves every dataset; each registry entry says which of them it
-    reads (``mtl.data.DATASETS[name].params``), and the others are ignored.
+    reads (``mtl.data.DATASETS[name].params``), and the others are set to their defaults. An
+    uploaded CSV (``name == "csv"``) reads none of the generation parameters; its ``seed`` only
+    draws the train/test split, so it is kept when ``test_fraction > 0`` and set to 0 otherwise.
+    ``test_fraction`` and ``standardize`` apply to every dataset. (A registered dataset that lists
+    ``seed`` keeps it even without a test split: the registry is the single word on what reads.)
     """
 
     name: str = "notebook"
@@ -156,11 +200,20 @@ class DataSpec:
             check_range(f"data.{name}", getattr(self, name))
         if not isinstance(self.standardize, bool):
             raise ConfigError("data.standardize", self.standardize, "True or False")
+        if self.name == "csv":
+            read: tuple[str, ...] = ("seed",) if self.test_fraction > 0 else ()
+        else:
+            read = DATASETS[self.name].params
+        _settle(self, "data", set(DATA_GENERATION) - set(read))
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """The model shape: ``notebook`` chain, ``article`` single linear layer, or ``shared`` MLP."""
+    """The model shape: ``notebook`` chain, ``article`` single linear layer, or ``shared`` MLP.
+
+    ``width``, ``depth`` and ``activation`` describe the ``shared`` MLP's trunk; with the other
+    shapes they are set to their defaults.
+    """
 
     shape: ModelShape = "notebook"
     width: int = 32
@@ -172,11 +225,18 @@ class ModelSpec:
         check_choice("model.activation", self.activation)
         check_range("model.width", self.width)
         check_range("model.depth", self.depth)
+        unused = () if self.shape == "shared" else ("width", "depth", "activation")
+        _settle(self, "model", unused)
 
 
 @dataclass(frozen=True)
 class LossSpec:
-    """Loss of each head, their parameters, and the L2 regularisation coefficient (0 = none)."""
+    """Loss of each head, their parameters, and the L2 regularisation coefficient (0 = none).
+
+    Each loss parameter belongs to one loss and is set to its default with the others:
+    ``huber_delta`` unless ``regression == "huber"``, ``label_smoothing`` unless
+    ``classification == "label_smoothing"``, ``focal_gamma`` unless ``classification == "focal"``.
+    """
 
     regression: RegressionLoss = "mse"
     classification: ClassificationLoss = "ce"
@@ -190,6 +250,16 @@ class LossSpec:
         check_choice("loss.classification", self.classification)
         for name in ("huber_delta", "label_smoothing", "focal_gamma", "l2"):
             check_range(f"loss.{name}", getattr(self, name))
+        unused = [
+            name
+            for name, applies in (
+                ("huber_delta", self.regression == "huber"),
+                ("label_smoothing", self.classification == "label_smoothing"),
+                ("focal_gamma", self.classification == "focal"),
+            )
+            if not applies
+        ]
+        _settle(self, "loss", unused)
 
 
 @dataclass(frozen=True)
@@ -200,6 +270,11 @@ class WeightingSpec:
     the ``static`` method, and the starting or base weights of dynamic methods that take them.
     ``params`` holds the method's hyper-parameters as sorted ``(name, value)`` pairs, so the spec
     stays hashable; the method's constructor checks them.
+
+    Canonical form: a hyper-parameter at its declared default is dropped from ``params`` (absent
+    means default), the others are ``int`` or ``float`` as declared; a method that does not read
+    the static weights (``uses_base_weights = False``) gets the default ``(0.5, 0.5)``; weights
+    are floats.
     """
 
     method: str = "static"
@@ -221,7 +296,20 @@ class WeightingSpec:
         if sum(self.weights) <= 0:
             raise ConfigError("weighting.weights", self.weights, "at least one positive weight")
         object.__setattr__(self, "params", tuple(sorted(dict(self.params).items())))
-        METHODS[self.method].check_params(dict(self.params))
+        cls = METHODS[self.method]
+        cls.check_params(dict(self.params))
+        defaults = cls.defaults()
+        params = {
+            name: int(value) if cls.hparams[name].integer else float(value)
+            for name, value in self.params
+        }
+        object.__setattr__(
+            self,
+            "params",
+            tuple((name, value) for name, value in params.items() if value != defaults[name]),
+        )
+        weights = self.weights if cls.uses_base_weights else _defaults(self)["weights"]
+        object.__setattr__(self, "weights", tuple(float(w) for w in weights))
 
     @classmethod
     def alpha(cls, alpha: float, method: str = "static") -> WeightingSpec:
@@ -233,7 +321,13 @@ class WeightingSpec:
 
 @dataclass(frozen=True)
 class OptimSpec:
-    """Optimizer kind, learning rate, SGD momentum, and mini-batch size (``None`` = full batch)."""
+    """Optimizer kind, learning rate, SGD momentum, and mini-batch size (``None`` = full batch).
+
+    ``momentum`` is SGD's; with Adam it is set to its default. ``batch_size`` is kept as given:
+    a size equal to the training rows trains exactly as full batch (the engine treats
+    ``batch_size >= n_train`` so, and refuses one larger), but the row count is only known once
+    the data is built (a split, an upload), so the two spellings stay distinct configurations.
+    """
 
     kind: Optimizer = "sgd"
     lr: float = 0.01
@@ -246,6 +340,7 @@ class OptimSpec:
         check_range("optim.momentum", self.momentum)
         if self.batch_size is not None:
             check_range("optim.batch_size", self.batch_size)
+        _settle(self, "optim", () if self.kind == "sgd" else ("momentum",))
 
 
 @dataclass(frozen=True)
@@ -272,6 +367,8 @@ class RunConfig:
                 raise ConfigError(name, getattr(self, name), f"a {kind.__name__}")
         check_range("epochs", self.epochs)
         check_range("seed", self.seed)
+        object.__setattr__(self, "epochs", int(self.epochs))
+        object.__setattr__(self, "seed", int(self.seed))
 
     def with_(self, **changes: Any) -> RunConfig:
         """A copy with dotted-path changes.

@@ -103,7 +103,8 @@ def test_alpha_form():
 
 
 def test_with_changes_nested_and_top_level_fields():
-    cfg = mtl.RunConfig().with_(**{"optim.lr": 0.1, "model.width": 7}, epochs=3)
+    changes = {"optim.lr": 0.1, "model.shape": "shared", "model.width": 7}
+    cfg = mtl.RunConfig().with_(**changes, epochs=3)
     assert (cfg.optim.lr, cfg.model.width, cfg.epochs) == (0.1, 7, 3)
     assert mtl.RunConfig().optim.lr == 0.01  # the original is unchanged
     with pytest.raises(mtl.ConfigError):

@@ -20,6 +20,7 @@ State lives on the method object, created once per population, vectorised over m
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -83,6 +84,22 @@ class WeightingMethod:
 
     def __init__(self, ctx: MethodContext) -> None:
         self.ctx = ctx
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        """Each declared hyper-parameter's default: the constructor's (the paper's value).
+
+        A hyper-parameter without a constructor default gets the lowest value its range allows.
+        Integer-coded ones are ``int``, the others ``float``, as a canonical config holds them.
+        """
+        parameters = inspect.signature(cls.__init__).parameters
+        defaults: dict[str, Any] = {}
+        for name, allowed in cls.hparams.items():
+            default = parameters[name].default if name in parameters else inspect.Parameter.empty
+            if default is inspect.Parameter.empty:
+                default = allowed.clamp(allowed.lo)
+            defaults[name] = int(default) if allowed.integer else float(default)
+        return defaults
 
     @classmethod
     def check_params(cls, params: dict[str, Any]) -> None:
