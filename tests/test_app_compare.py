@@ -24,6 +24,7 @@ import mtl
 from mtl.budget import set_work_budget
 from mtl.compare import face_off, pareto_front
 from mtl.export import to_script
+from mtl.sweeps import alpha_grid, sweep_config
 from mtl.urlstate import from_query, to_query
 from tests.test_app import APP, MISSING_CSV, new_app, set_and_run, shown_config, widget
 from ui import compare_views, exports, links, pins
@@ -35,7 +36,7 @@ from ui.compare_views import (
     default_member,
     face_off_display,
 )
-from ui.run import LAST_GOOD, alpha_grid, cache_key, seeds_from, sweep_config
+from ui.run import LAST_GOOD, cache_key
 from ui.state import (
     DEFAULT_PRESET,
     WIDGET_STEPS,
@@ -118,26 +119,6 @@ def downloaded(at: AppTest, key: str) -> bytes:
 
 
 # ---------------------------------------------------------------- pure helpers
-
-
-def test_alpha_grid_and_seeds():
-    assert alpha_grid(5) == (0.0, 0.25, 0.5, 0.75, 1.0)
-    assert len(alpha_grid(101)) == 101 and alpha_grid(101)[37] == 0.37
-    with pytest.raises(mtl.ConfigError):
-        alpha_grid(1)
-    cfg = mtl.preset("conflicting")
-    assert seeds_from(cfg.with_(seed=7), 3) == (7, 8, 9)
-    top = mtl.config.LIMITS["seed"].hi
-    assert seeds_from(cfg.with_(seed=int(top)), 3) == (top - 2, top - 1, top)
-
-
-def test_sweep_config_drops_method_and_weights():
-    cfg = mtl.preset("conflicting").with_(
-        **{"weighting.method": "cagrad", "weighting.params": (("c", 0.9),)}
-    )
-    assert sweep_config(cfg).weighting == mtl.WeightingSpec()
-    moved = mtl.preset("conflicting").with_(**{"weighting.weights": (0.2, 0.8)})
-    assert sweep_config(moved) == sweep_config(mtl.preset("conflicting"))
 
 
 def test_fit_to_widgets_moves_values_inside_the_controls():
