@@ -18,7 +18,9 @@ not apply. What each spec normalises is listed in its docstring.
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Collection
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -129,22 +131,38 @@ def check_choice(name: str, value: Any) -> None:
 
 def _defaults(spec: Any) -> dict[str, Any]:
     """The declared default of each field of the dataclass ``spec``."""
-    return {f.name: f.default for f in fields(spec)}
+    return {name: default for name, default, _ in _plan(type(spec))}
 
 
-def _settle(spec: Any, section: str, unused: Any) -> None:
+@functools.cache
+def _plan(cls: type) -> tuple[tuple[str, Any, type | None], ...]:
+    """Per field of the spec class ``cls``: its name, its default and the number type it holds.
+
+    The type is ``int`` for a field with an integer range in ``LIMITS``, ``float`` for another
+    ranged field, ``None`` for the rest. Cached: specs are built on every rerun of the page.
+    """
+    section = cls.__name__.removesuffix("Spec").lower()
+    plan = []
+    for f in fields(cls):
+        allowed = LIMITS.get(f"{section}.{f.name}")
+        kind = None if allowed is None else int if allowed.integer else float
+        plan.append((f.name, f.default, kind))
+    return tuple(plan)
+
+
+def _settle(spec: Any, unused: Collection[str]) -> None:
     """Canonical values on the frozen ``spec``: ``unused`` fields to their defaults, numbers typed.
 
-    ``section`` names the ``LIMITS`` entries (``"data"`` for ``data.n_samples``); a field with an
-    integer range becomes ``int``, another ranged number ``float``.
+    A field with an integer range in ``LIMITS`` becomes ``int``, another ranged number ``float``
+    (``None``, a full batch, stays).
     """
-    defaults = _defaults(spec)
-    for name in defaults:
-        value = defaults[name] if name in unused else getattr(spec, name)
-        allowed = LIMITS.get(f"{section}.{name}")
-        if allowed is not None and value is not None and not isinstance(value, bool):
-            value = int(value) if allowed.integer else float(value)
-        object.__setattr__(spec, name, value)
+    for name, default, kind in _plan(type(spec)):
+        if name in unused:
+            object.__setattr__(spec, name, default)
+            continue
+        value = getattr(spec, name)
+        if kind is not None and value is not None and type(value) is not kind:
+            object.__setattr__(spec, name, kind(value))
 
 
 DATA_GENERATION: tuple[str, ...] = (
@@ -204,7 +222,7 @@ class DataSpec:
             read: tuple[str, ...] = ("seed",) if self.test_fraction > 0 else ()
         else:
             read = DATASETS[self.name].params
-        _settle(self, "data", set(DATA_GENERATION) - set(read))
+        _settle(self, set(DATA_GENERATION) - set(read))
 
 
 @dataclass(frozen=True)
@@ -226,7 +244,7 @@ class ModelSpec:
         check_range("model.width", self.width)
         check_range("model.depth", self.depth)
         unused = () if self.shape == "shared" else ("width", "depth", "activation")
-        _settle(self, "model", unused)
+        _settle(self, unused)
 
 
 @dataclass(frozen=True)
@@ -259,7 +277,7 @@ class LossSpec:
             )
             if not applies
         ]
-        _settle(self, "loss", unused)
+        _settle(self, unused)
 
 
 @dataclass(frozen=True)
@@ -340,7 +358,7 @@ class OptimSpec:
         check_range("optim.momentum", self.momentum)
         if self.batch_size is not None:
             check_range("optim.batch_size", self.batch_size)
-        _settle(self, "optim", () if self.kind == "sgd" else ("momentum",))
+        _settle(self, () if self.kind == "sgd" else ("momentum",))
 
 
 @dataclass(frozen=True)

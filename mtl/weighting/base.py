@@ -20,6 +20,7 @@ State lives on the method object, created once per population, vectorised over m
 
 from __future__ import annotations
 
+import functools
 import inspect
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -54,6 +55,22 @@ class MethodContext:
     optimizer: str
     last_shared: slice
     steps_per_epoch: int
+
+
+@functools.cache
+def _declared_defaults(cls: type[WeightingMethod]) -> dict[str, Any]:
+    """:meth:`WeightingMethod.defaults`, read from the signature once per class.
+
+    Every ``WeightingSpec`` asks, and ``inspect.signature`` costs tens of microseconds.
+    """
+    parameters = inspect.signature(cls.__init__).parameters
+    defaults: dict[str, Any] = {}
+    for name, allowed in cls.hparams.items():
+        default = parameters[name].default if name in parameters else inspect.Parameter.empty
+        if default is inspect.Parameter.empty:
+            default = allowed.clamp(allowed.lo)
+        defaults[name] = int(default) if allowed.integer else float(default)
+    return defaults
 
 
 class WeightingMethod:
@@ -92,14 +109,7 @@ class WeightingMethod:
         A hyper-parameter without a constructor default gets the lowest value its range allows.
         Integer-coded ones are ``int``, the others ``float``, as a canonical config holds them.
         """
-        parameters = inspect.signature(cls.__init__).parameters
-        defaults: dict[str, Any] = {}
-        for name, allowed in cls.hparams.items():
-            default = parameters[name].default if name in parameters else inspect.Parameter.empty
-            if default is inspect.Parameter.empty:
-                default = allowed.clamp(allowed.lo)
-            defaults[name] = int(default) if allowed.integer else float(default)
-        return defaults
+        return dict(_declared_defaults(cls))
 
     @classmethod
     def check_params(cls, params: dict[str, Any]) -> None:
