@@ -58,7 +58,7 @@ def main() -> None:
     # AppTest runs without a server: silence Streamlit's "missing ScriptRunContext" warnings.
     for name in ("scriptrunner_utils.script_run_context", "caching.cache_data_api"):
         logging.getLogger(f"streamlit.runtime.{name}").setLevel(logging.ERROR)
-    from ui.run import DEFAULT_POINTS, DEFAULT_SEEDS, alpha_grid, seeds_from, sweep_config
+    from mtl.sweeps import DEFAULT_POINTS, DEFAULT_SEEDS, alpha_grid, seeds_from, sweep_config
 
     configure_threads(1)  # like the page on a small shared server; also steadier timings
     cfg = mtl.preset("conflicting")

@@ -6,6 +6,9 @@ Examples::
     python -m mtl --preset conflicting --alpha 0.8
     python -m mtl --preset penguins --method equal_mean --epochs 300
     python -m mtl --preset conflicting --sweep 11 --seeds 3
+
+A sweep is the page's (:mod:`mtl.sweeps`): static weights ``(alpha, 1 - alpha)`` on an even grid,
+seeds from the run's own seed on.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import sys
 
 import mtl
 from mtl.runtime import configure_threads
+from mtl.sweeps import MAX_POINTS, MAX_SEEDS, seeds_from, sweep_config, sweep_weights
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,8 +29,19 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--lr", type=float, help="learning rate")
     parser.add_argument("--seed", type=int)
-    parser.add_argument("--sweep", type=int, metavar="N", help="sweep N alphas from 0 to 1")
-    parser.add_argument("--seeds", type=int, default=1, metavar="S", help="seeds per alpha")
+    parser.add_argument(
+        "--sweep",
+        type=int,
+        metavar="N",
+        help=f"sweep N alphas from 0 to 1 with static weights (2 <= N <= {MAX_POINTS})",
+    )
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        metavar="S",
+        help=f"seeds per alpha, from the run's seed on (1 <= S <= {MAX_SEEDS})",
+    )
     return parser
 
 
@@ -52,12 +67,14 @@ def main(argv: list[str] | None = None) -> int:
     configure_threads()
     try:
         cfg = _config(args)
-        if args.sweep:
-            if args.sweep < 2:
-                raise mtl.ConfigError("--sweep", args.sweep, "at least 2 alphas")
-            alphas = [i / (args.sweep - 1) for i in range(args.sweep)]
+        if args.sweep is not None:
+            if args.method is not None and args.method != "static":
+                raise mtl.ConfigError(
+                    "--method", args.method, "no method with --sweep (it varies static weights)"
+                )
+            cfg = sweep_config(cfg)
             result = mtl.sweep(
-                cfg, weights=[(a, 1 - a) for a in alphas], seeds=list(range(args.seeds))
+                cfg, weights=sweep_weights(args.sweep), seeds=seeds_from(cfg, args.seeds)
             )
         else:
             result = mtl.train(cfg)

@@ -8,10 +8,19 @@ values that arrive in a URL; they live in the leaf module :mod:`mtl.limits` (so 
 weighting methods can use them without an import cycle) and are re-exported here.
 
 The caps suit a hosted demo on a small CPU machine: they bound the work of one request.
+
+Canonical form: after validation, every spec sets the fields that do not apply to the run it
+describes back to their defaults, and stores numbers in their field's type (``float`` for real
+ranges, ``int`` for integer ones). Two configurations of the same run are therefore equal, hash
+equal, have one ``repr`` (the page's cache key) and one link (:func:`mtl.urlstate.to_query`).
+Values are still range-checked first, so an out-of-range value is refused even where it would
+not apply. What each spec normalises is listed in its docstring.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Collection
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -57,12 +66,65 @@ Optimizer = Literal["sgd", "adam"]
 Activation = Literal["relu", "tanh", "gelu"]
 
 
+def _defaults(spec: Any) -> dict[str, Any]:
+    """The declared default of each field of the dataclass ``spec``."""
+    return {name: default for name, default, _ in _plan(type(spec))}
+
+
+@functools.cache
+def _plan(cls: type) -> tuple[tuple[str, Any, type | None], ...]:
+    """Per field of the spec class ``cls``: its name, its default and the number type it holds.
+
+    The type is ``int`` for a field with an integer range in ``LIMITS``, ``float`` for another
+    ranged field, ``None`` for the rest. Cached: specs are built on every rerun of the page.
+    """
+    section = cls.__name__.removesuffix("Spec").lower()
+    plan = []
+    for f in fields(cls):
+        allowed = LIMITS.get(f"{section}.{f.name}")
+        kind = None if allowed is None else int if allowed.integer else float
+        plan.append((f.name, f.default, kind))
+    return tuple(plan)
+
+
+def _settle(spec: Any, unused: Collection[str]) -> None:
+    """Canonical values on the frozen ``spec``: ``unused`` fields to their defaults, numbers typed.
+
+    A field with an integer range in ``LIMITS`` becomes ``int``, another ranged number ``float``
+    (``None``, a full batch, stays).
+    """
+    for name, default, kind in _plan(type(spec)):
+        if name in unused:
+            object.__setattr__(spec, name, default)
+            continue
+        value = getattr(spec, name)
+        if kind is not None and value is not None and type(value) is not kind:
+            object.__setattr__(spec, name, kind(value))
+
+
+DATA_GENERATION: tuple[str, ...] = (
+    "n_samples",
+    "n_features",
+    "noise",
+    "label_noise",
+    "angle",
+    "target_scale",
+    "n_classes",
+    "seed",
+)
+"""The ``DataSpec`` fields a dataset's builder may read; the registry lists which it does."""
+
+
 @dataclass(frozen=True)
 class DataSpec:
     """Which dataset, its generation parameters and the train/test split.
 
     One flat set of parameters serves every dataset; each registry entry says which of them it
-    reads (``mtl.data.DATASETS[name].params``), and the others are ignored.
+    reads (``mtl.data.DATASETS[name].params``), and the others are set to their defaults. An
+    uploaded CSV (``name == "csv"``) reads none of the generation parameters; its ``seed`` only
+    draws the train/test split, so it is kept when ``test_fraction > 0`` and set to 0 otherwise.
+    ``test_fraction`` and ``standardize`` apply to every dataset. (A registered dataset that lists
+    ``seed`` keeps it even without a test split: the registry is the single word on what reads.)
     """
 
     name: str = "notebook"
@@ -91,11 +153,20 @@ class DataSpec:
             check_range(f"data.{name}", getattr(self, name))
         if not isinstance(self.standardize, bool):
             raise ConfigError("data.standardize", self.standardize, "True or False")
+        if self.name == "csv":
+            read: tuple[str, ...] = ("seed",) if self.test_fraction > 0 else ()
+        else:
+            read = DATASETS[self.name].params
+        _settle(self, set(DATA_GENERATION) - set(read))
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """The model shape: ``notebook`` chain, ``article`` single linear layer, or ``shared`` MLP."""
+    """The model shape: ``notebook`` chain, ``article`` single linear layer, or ``shared`` MLP.
+
+    ``width``, ``depth`` and ``activation`` describe the ``shared`` MLP's trunk; with the other
+    shapes they are set to their defaults.
+    """
 
     shape: ModelShape = "notebook"
     width: int = 32
@@ -107,11 +178,18 @@ class ModelSpec:
         check_choice("model.activation", self.activation)
         check_range("model.width", self.width)
         check_range("model.depth", self.depth)
+        unused = () if self.shape == "shared" else ("width", "depth", "activation")
+        _settle(self, unused)
 
 
 @dataclass(frozen=True)
 class LossSpec:
-    """Loss of each head, their parameters, and the L2 regularisation coefficient (0 = none)."""
+    """Loss of each head, their parameters, and the L2 regularisation coefficient (0 = none).
+
+    Each loss parameter belongs to one loss and is set to its default with the others:
+    ``huber_delta`` unless ``regression == "huber"``, ``label_smoothing`` unless
+    ``classification == "label_smoothing"``, ``focal_gamma`` unless ``classification == "focal"``.
+    """
 
     regression: RegressionLoss = "mse"
     classification: ClassificationLoss = "ce"
@@ -125,6 +203,16 @@ class LossSpec:
         check_choice("loss.classification", self.classification)
         for name in ("huber_delta", "label_smoothing", "focal_gamma", "l2"):
             check_range(f"loss.{name}", getattr(self, name))
+        unused = [
+            name
+            for name, applies in (
+                ("huber_delta", self.regression == "huber"),
+                ("label_smoothing", self.classification == "label_smoothing"),
+                ("focal_gamma", self.classification == "focal"),
+            )
+            if not applies
+        ]
+        _settle(self, unused)
 
 
 @dataclass(frozen=True)
@@ -135,6 +223,11 @@ class WeightingSpec:
     the ``static`` method, and the starting or base weights of dynamic methods that take them.
     ``params`` holds the method's hyper-parameters as sorted ``(name, value)`` pairs, so the spec
     stays hashable; the method's constructor checks them.
+
+    Canonical form: a hyper-parameter at its declared default is dropped from ``params`` (absent
+    means default), the others are ``int`` or ``float`` as declared; a method that does not read
+    the static weights (``uses_base_weights = False``) gets the default ``(0.5, 0.5)``; weights
+    are floats.
     """
 
     method: str = "static"
@@ -154,7 +247,17 @@ class WeightingSpec:
         if sum(self.weights) <= 0:
             raise ConfigError("weighting.weights", self.weights, "at least one positive weight")
         object.__setattr__(self, "params", tuple(sorted(dict(self.params).items())))
-        METHODS[self.method].check_params(dict(self.params))
+        cls = METHODS[self.method]
+        cls.check_params(dict(self.params))
+        defaults = cls.defaults()
+        params = {name: cls.hparam(name).normalise(value) for name, value in self.params}
+        object.__setattr__(
+            self,
+            "params",
+            tuple((name, value) for name, value in params.items() if value != defaults[name]),
+        )
+        weights = self.weights if cls.uses_base_weights else _defaults(self)["weights"]
+        object.__setattr__(self, "weights", tuple(float(w) for w in weights))
 
     @classmethod
     def alpha(cls, alpha: float, method: str = "static") -> WeightingSpec:
@@ -166,7 +269,13 @@ class WeightingSpec:
 
 @dataclass(frozen=True)
 class OptimSpec:
-    """Optimizer kind, learning rate, SGD momentum, and mini-batch size (``None`` = full batch)."""
+    """Optimizer kind, learning rate, SGD momentum, and mini-batch size (``None`` = full batch).
+
+    ``momentum`` is SGD's; with Adam it is set to its default. ``batch_size`` is kept as given:
+    a size equal to the training rows trains exactly as full batch (the engine treats
+    ``batch_size >= n_train`` so, and refuses one larger), but the row count is only known once
+    the data is built (a split, an upload), so the two spellings stay distinct configurations.
+    """
 
     kind: Optimizer = "sgd"
     lr: float = 0.01
@@ -179,6 +288,7 @@ class OptimSpec:
         check_range("optim.momentum", self.momentum)
         if self.batch_size is not None:
             check_range("optim.batch_size", self.batch_size)
+        _settle(self, () if self.kind == "sgd" else ("momentum",))
 
 
 @dataclass(frozen=True)
@@ -205,6 +315,8 @@ class RunConfig:
                 raise ConfigError(name, getattr(self, name), f"a {kind.__name__}")
         check_range("epochs", self.epochs)
         check_range("seed", self.seed)
+        object.__setattr__(self, "epochs", int(self.epochs))
+        object.__setattr__(self, "seed", int(self.seed))
 
     def with_(self, **changes: Any) -> RunConfig:
         """A copy with dotted-path changes.

@@ -7,6 +7,7 @@ hit the cache) uses a seed or setting no other test uses.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import math
@@ -24,8 +25,17 @@ import mtl
 from mtl.budget import set_work_budget
 from mtl.compare import face_off, pareto_front
 from mtl.export import to_script
+from mtl.sweeps import alpha_grid, sweep_config
 from mtl.urlstate import from_query, to_query
-from tests.test_app import APP, MISSING_CSV, new_app, set_and_run, shown_config, widget
+from tests.test_app import (
+    APP,
+    MISSING_CSV,
+    new_app,
+    set_and_run,
+    shown_config,
+    sidebar_keys,
+    widget,
+)
 from ui import compare_views, exports, links, pins
 from ui.compare_views import (
     CHART_KEY,
@@ -35,7 +45,7 @@ from ui.compare_views import (
     default_member,
     face_off_display,
 )
-from ui.run import LAST_GOOD, alpha_grid, cache_key, seeds_from, sweep_config
+from ui.run import LAST_GOOD, cache_key
 from ui.state import (
     DEFAULT_PRESET,
     WIDGET_STEPS,
@@ -43,6 +53,7 @@ from ui.state import (
     fit_to_widgets,
     hparam_key,
     limit_key,
+    load_into_widgets,
     matching_preset,
     state_from_config,
     widget_bounds,
@@ -118,26 +129,6 @@ def downloaded(at: AppTest, key: str) -> bytes:
 
 
 # ---------------------------------------------------------------- pure helpers
-
-
-def test_alpha_grid_and_seeds():
-    assert alpha_grid(5) == (0.0, 0.25, 0.5, 0.75, 1.0)
-    assert len(alpha_grid(101)) == 101 and alpha_grid(101)[37] == 0.37
-    with pytest.raises(mtl.ConfigError):
-        alpha_grid(1)
-    cfg = mtl.preset("conflicting")
-    assert seeds_from(cfg.with_(seed=7), 3) == (7, 8, 9)
-    top = mtl.config.LIMITS["seed"].hi
-    assert seeds_from(cfg.with_(seed=int(top)), 3) == (top - 2, top - 1, top)
-
-
-def test_sweep_config_drops_method_and_weights():
-    cfg = mtl.preset("conflicting").with_(
-        **{"weighting.method": "cagrad", "weighting.params": (("c", 0.9),)}
-    )
-    assert sweep_config(cfg).weighting == mtl.WeightingSpec()
-    moved = mtl.preset("conflicting").with_(**{"weighting.weights": (0.2, 0.8)})
-    assert sweep_config(moved) == sweep_config(mtl.preset("conflicting"))
 
 
 def test_fit_to_widgets_moves_values_inside_the_controls():
@@ -625,3 +616,106 @@ def test_links_apply_is_the_single_path_for_outside_settings():
     assert messages == [] and len(fitted) == 1
     assert config_from_state(state).loss.huber_delta == 0.1
     assert links.CSV_MESSAGE.startswith("It was made on an uploaded CSV")
+
+
+# ---------------------------------------------------------------- config -> widgets, one path
+
+# Every place that writes a configuration into the controls calls ``ui.state.load_into_widgets``;
+# each test checks, for one of those places, that afterwards the controls show exactly the
+# configuration: the config rebuilt from every control equals it, each visible control holds the
+# value ``state_from_config`` gives, and the run shown is that configuration's.
+
+SIDE_CHANGES = {"epochs": 20, "seed": 3, "weighting.alpha": 0.7, "optim.lr": 0.002}
+"""Controls changed before loading, which the loaded configuration must overwrite."""
+
+
+def assert_controls_show(at: AppTest, cfg: mtl.RunConfig) -> None:
+    assert not at.exception, at.exception
+    expected = state_from_config(cfg)
+    values = {key: at.session_state[key] for key in expected if key in at.session_state}
+    assert config_from_state(values) == cfg
+    visible = [key for key in sidebar_keys(at) if key in expected]
+    assert len(visible) >= 10, visible
+    for key in visible:
+        assert widget(at, key).value == expected[key], key
+    assert shown_config(at) == cache_key(cfg)
+
+
+def change_some_controls(at: AppTest) -> None:
+    for key, value in SIDE_CHANGES.items():
+        set_and_run(at, key, value)
+    assert shown(at).config.epochs == SIDE_CHANGES["epochs"]
+
+
+def test_the_preset_box_writes_exactly_the_preset():
+    at = new_app()
+    change_some_controls(at)
+    set_and_run(at, "model.width", 64)  # a hidden control after the switch: reset too
+    set_and_run(at, "preset", "penguins")
+    assert_controls_show(at, mtl.preset("penguins"))
+    assert at.session_state["model.width"] == mtl.preset("penguins").model.width
+
+
+def test_restoring_a_pin_writes_exactly_its_config():
+    at = new_app()
+    set_and_run(at, "model.depth", 2)
+    set_and_run(at, "loss.regression", "huber")
+    set_and_run(at, "optim.kind", "sgd")
+    set_and_run(at, "optim.momentum", 0.5)
+    pinned_cfg = shown(at).config
+    assert pinned_cfg.optim.momentum == 0.5 and pinned_cfg.loss.regression == "huber"
+    pin(at, "Start")
+    change_some_controls(at)
+    set_and_run(at, "optim.kind", "adam")
+    set_and_run(at, "preset", "autompg")
+    open_tab(at, "Pinned runs")
+    at.button(key="pins.load.Start").click()
+    at.run()
+    assert_controls_show(at, pinned_cfg)
+
+
+def test_a_link_writes_exactly_its_config():
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update(to_query(FREE_WEIGHTS))
+    at.run()
+    assert_controls_show(at, FREE_WEIGHTS)
+    assert at.selectbox(key="preset").value == DEFAULT_PRESET  # not a preset: the box keeps its
+
+
+def test_the_corrected_data_button_writes_the_run_with_the_linear_data():
+    at = new_app()
+    set_and_run(at, "preset", "notebook")
+    change_some_controls(at)
+    before = shown(at).config
+    at.button(key="action.corrected_data").click()
+    at.run()
+    corrected = dataclasses.replace(before, data=mtl.preset("linear").data)
+    assert_controls_show(at, corrected)
+    assert at.selectbox(key="preset").value == "notebook"
+
+
+def test_a_loaded_configuration_file_writes_exactly_its_config():
+    at = new_app()
+    change_some_controls(at)
+    target = EVERYTHING_SET.with_(epochs=12)
+    open_tab(at, "Share & export")
+    at.get("file_uploader")[0].set_value(
+        ("setup.json", exports.config_json(target).encode(), "application/json")
+    )
+    at.run()
+    assert_controls_show(at, target)
+
+
+def test_load_into_widgets_fits_the_controls_and_sets_the_preset_box():
+    state: dict[str, Any] = {"preset": "notebook"}
+    cfg = mtl.preset("conflicting").with_(**{"loss.regression": "huber", "loss.huber_delta": 0.01})
+    messages = load_into_widgets(cfg, state)
+    assert len(messages) == 1 and "loss.huber_delta" in messages[0]
+    assert state["loss.huber_delta"] == 0.1 and state["preset"] == "notebook"
+    assert config_from_state(state) == cfg.with_(**{"loss.huber_delta": 0.1})
+    assert load_into_widgets(mtl.preset("penguins"), state) == []
+    assert state["preset"] == "penguins"
+    assert config_from_state(state) == mtl.preset("penguins")
+    fresh: dict[str, Any] = {}
+    load_into_widgets(FREE_WEIGHTS, fresh)
+    assert fresh["preset"] == DEFAULT_PRESET

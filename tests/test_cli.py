@@ -27,3 +27,34 @@ def test_bad_value_exits_2_with_the_reason(capsys):
 def test_threads_are_limited(capsys):
     main(["--epochs", "1"])
     assert torch.get_num_threads() == 1
+
+
+def test_sweep_is_the_cores_sweep_from_the_runs_seed(capsys):
+    from mtl.sweeps import alpha_grid
+
+    argv = [
+        "--preset",
+        "conflicting",
+        "--epochs",
+        "2",
+        "--seed",
+        "5",
+        "--sweep",
+        "3",
+        "--seeds",
+        "2",
+    ]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "static weighting" in out
+    rows = [line.split() for line in out.strip().splitlines()[2:]]
+    assert [(float(r[0]), int(r[1])) for r in rows] == [
+        (a, s) for a in alpha_grid(3) for s in (5, 6)
+    ]
+
+
+def test_sweep_refuses_a_method_and_too_many_points(capsys):
+    assert main(["--method", "dwa", "--sweep", "3"]) == 2
+    assert "--method" in capsys.readouterr().err
+    assert main(["--sweep", "500"]) == 2
+    assert "sweep.points" in capsys.readouterr().err

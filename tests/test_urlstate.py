@@ -52,9 +52,9 @@ def test_a_link_with_every_control_set_reproduces_the_same_summary():
 
 
 BAD_LINKS = [
-    ({"data.n_samples": "-5"}, "data.n_samples", 3),
-    ({"data.n_samples": "99999999999"}, "data.n_samples", 20_000),
-    ({"data.n_samples": "1e400"}, "data.n_samples", 20_000),
+    ({"data.name": "linear", "data.n_samples": "-5"}, "data.n_samples", 3),
+    ({"data.name": "linear", "data.n_samples": "99999999999"}, "data.n_samples", 20_000),
+    ({"data.name": "linear", "data.n_samples": "1e400"}, "data.n_samples", 20_000),
     ({"optim.lr": "nan"}, "optim.lr", 0.01),
     ({"optim.lr": "-1"}, "optim.lr", "open lower bound"),
     ({"optim.lr": "fast"}, "optim.lr", 0.01),

@@ -9,7 +9,7 @@ to an earlier configuration, and the button runs it again for the current one.
 Decisions:
 
 - The sweep varies **static** weights w = (α, 1 − α) on an even α grid from 0 to 1; the sidebar's
-  method, its hyper-parameters and its weights are dropped (:func:`ui.run.sweep_config`), so
+  method, its hyper-parameters and its weights are dropped (:func:`mtl.sweeps.sweep_config`), so
   moving α leaves the sweep current. Seeds start at the sidebar's seed, so the sweep holds the
   current run whenever its α is on the grid.
 - The Pareto front is taken over every member (each α and seed is a point), on the test split,
@@ -34,21 +34,18 @@ import streamlit as st
 import mtl
 from mtl import charts
 from mtl.compare import FaceOff, pareto_front
-from mtl.weighting import METHODS
-from ui import charting, inert
-from ui.exports import csv_download
-from ui.run import (
+from mtl.sweeps import (
     DEFAULT_POINTS,
     DEFAULT_SEEDS,
     MAX_POINTS,
     MAX_SEEDS,
-    FaceOffRequest,
-    SweepRequest,
-    face_off,
     seeds_from,
-    sweep,
     sweep_config,
 )
+from mtl.weighting import METHODS
+from ui import charting, inert
+from ui.exports import csv_download
+from ui.run import FaceOffRequest, SweepRequest, face_off, sweep
 
 SWEEP_REQUEST = "_sweep.request"
 """Session key of the :class:`~ui.run.SweepRequest` last asked for."""

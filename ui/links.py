@@ -2,12 +2,13 @@
 
 - Reading (:func:`read_link`), on the first run of a session only, before the sidebar draws:
   ``st.query_params`` -> :func:`mtl.urlstate.from_query` (missing keys from the default preset)
-  -> the widget values (:func:`ui.state.state_from_config`, fitted to the controls' ends by
-  :func:`ui.state.fit_to_widgets`). The preset box shows the preset the link is exactly, or the
-  default one (it never overrides the link: a preset fills the controls only when it is
-  *changed*). Whatever had to change to make the link valid is listed in a warning
-  (:func:`notice`) until the controls are changed. A link never raises: unknown keys, malformed,
-  out-of-range or non-finite values become the nearest valid value, one message each.
+  -> the widget values (:func:`ui.state.load_into_widgets`, the page's one config -> widgets
+  path, fitted to the controls' ends). The preset box shows the preset the link is exactly, or
+  keeps its choice, the default one on a first run (it never overrides the link: a preset fills
+  the controls only when it is *changed*). Whatever had to change to make the link valid is
+  listed in a warning (:func:`notice`) until the controls are changed. A link never raises:
+  unknown keys, malformed, out-of-range or non-finite values become the nearest valid value, one
+  message each.
 - Writing (:func:`write`), after every run trained from valid controls: the URL is set to
   :func:`mtl.urlstate.to_query` of that run (only when it differs, so a rerun sends nothing), so
   the address bar always reproduces the run on screen. While the controls are invalid the URL
@@ -35,14 +36,7 @@ import mtl
 from mtl.urlstate import from_query, to_query
 from ui import inert
 from ui.run import cache_key
-from ui.state import (
-    CSV,
-    DEFAULT_PRESET,
-    config_from_state,
-    fit_to_widgets,
-    matching_preset,
-    state_from_config,
-)
+from ui.state import CSV, DEFAULT_PRESET, config_from_state, load_into_widgets
 
 READ = "_link.read"
 """Session flag: the URL has been read (it is read once, on the session's first run)."""
@@ -81,12 +75,9 @@ def apply(params: Mapping[str, str | list[str]], source: str) -> list[str]:
         messages.append(CSV_MESSAGE)
     cfg, changed = from_query(values, base=mtl.preset(DEFAULT_PRESET))
     messages += changed
-    state, fitted = fit_to_widgets(state_from_config(cfg))
-    messages += fitted
-    st.session_state.update(state)
-    st.session_state["preset"] = matching_preset(cfg) or DEFAULT_PRESET
+    messages += load_into_widgets(cfg, st.session_state)
     try:
-        key = cache_key(config_from_state(state))
+        key = cache_key(config_from_state(st.session_state))
     except mtl.ConfigError:  # a combination the sidebar will report itself
         key = None
     st.session_state[NOTICE] = (key, source, messages)

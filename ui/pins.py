@@ -30,7 +30,7 @@ from mtl.charts import series_colors
 from mtl.urlstate import to_query
 from mtl.weighting import METHODS
 from ui import charting, inert
-from ui.state import CSV, matching_preset, state_from_config
+from ui.state import CSV, load_into_widgets
 
 PINS = "_pins.runs"
 """Session key of the pins: ``dict[name, Pin]`` in the order they were pinned."""
@@ -212,10 +212,7 @@ def _load(name: str) -> None:
     pin = pinned().get(name)
     if pin is None:
         return
-    st.session_state.update(state_from_config(pin.config))
-    preset = matching_preset(pin.config)
-    if preset is not None:
-        st.session_state["preset"] = preset
+    load_into_widgets(pin.config, st.session_state)
     st.session_state[FLASH] = f"Loaded the settings of “{inert.text(name)}”."
 
 

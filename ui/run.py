@@ -40,9 +40,9 @@ import mtl
 from mtl.budget import set_work_budget
 from mtl.compare import FaceOff
 from mtl.compare import face_off as run_face_off
-from mtl.config import LIMITS
 from mtl.data import split_dataset
 from mtl.runtime import configure_allocator, configure_threads, release_memory
+from mtl.sweeps import alpha_grid, seeds_from
 from mtl.weighting import METHODS
 from ui import inert
 
@@ -59,12 +59,6 @@ MAX_SCATTER_ROWS = 2000
 
 MAX_COMPARISONS = 4
 """Sweeps (and face-offs) kept in the cache: each holds hundreds of members' histories."""
-MAX_POINTS = 101
-"""Most α points of a sweep (0, 0.01, ..., 1)."""
-MAX_SEEDS = 10
-"""Most seeds of a sweep or a face-off."""
-DEFAULT_POINTS = 101
-DEFAULT_SEEDS = 3
 
 
 @st.cache_resource(show_spinner=False)
@@ -312,31 +306,6 @@ def data_view(spec: mtl.DataSpec) -> DataView:
 
 
 # ---------------------------------------------------------------- sweeps and face-offs
-
-
-def alpha_grid(points: int) -> tuple[float, ...]:
-    """``points`` values of α evenly from 0 to 1 (both ends included)."""
-    if points < 2:
-        raise mtl.ConfigError("sweep.points", points, f"an integer in [2, {MAX_POINTS}]")
-    return tuple(i / (points - 1) for i in range(points))
-
-
-def seeds_from(cfg: mtl.RunConfig, count: int) -> tuple[int, ...]:
-    """``count`` consecutive seeds starting at the run's own (so a sweep holds the current run).
-
-    Near the largest allowed seed the block ends there instead.
-    """
-    start = int(min(cfg.seed, LIMITS["seed"].hi - count + 1))
-    return tuple(range(start, start + count))
-
-
-def sweep_config(cfg: mtl.RunConfig) -> mtl.RunConfig:
-    """The configuration a weight sweep trains: ``cfg`` with plain static weighting.
-
-    A sweep varies the static weights, so the method (and its hyper-parameters) and the current
-    weights are dropped: changing α or the method in the sidebar leaves the sweep valid.
-    """
-    return cfg.with_(weighting=mtl.WeightingSpec())
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ the core's validation agree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import streamlit as st
@@ -31,7 +31,7 @@ from ui.state import (
     hparam_key,
     hparam_step,
     limit_key,
-    state_from_config,
+    load_into_widgets,
     widget_bounds,
 )
 
@@ -107,22 +107,26 @@ class SidebarOutcome:
 def init_state() -> None:
     """Fill every control from the default preset on a session's first run."""
     if "preset" not in st.session_state:
-        st.session_state.update(state_from_config(mtl.preset(DEFAULT_PRESET)))
-        st.session_state["preset"] = DEFAULT_PRESET
+        load_into_widgets(mtl.preset(DEFAULT_PRESET), st.session_state)
 
 
 def apply_preset() -> None:
     """``on_change`` of the preset box: write every control of the chosen preset."""
-    st.session_state.update(state_from_config(mtl.preset(st.session_state["preset"])))
+    load_into_widgets(mtl.preset(st.session_state["preset"]), st.session_state)
 
 
-def use_corrected_data() -> None:
-    """Switch to the ``linear`` preset's data (the notebook's toy, labels from each row).
+def use_corrected_data(shown: mtl.RunConfig) -> None:
+    """``on_click``: switch to the ``linear`` preset's data (the notebook's toy, each row's label).
 
-    Only the ``data.*`` controls change; the model, losses, weights and optimizer stay.
+    The run the controls describe keeps everything but its data (the model, losses, weights and
+    optimizer stay) and is written back whole. ``shown`` is the run the button was drawn for,
+    used when the controls do not describe a valid run.
     """
-    linear = state_from_config(mtl.preset("linear"))
-    st.session_state.update({k: v for k, v in linear.items() if k.startswith("data.")})
+    try:
+        current = config_from_state(st.session_state)
+    except mtl.ConfigError:
+        current = shown
+    load_into_widgets(replace(current, data=mtl.preset("linear").data), st.session_state)
 
 
 def render() -> SidebarOutcome:

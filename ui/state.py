@@ -5,17 +5,20 @@ Every sidebar widget has a stable key named after the field it sets (``"data.n_s
 controls by writing these keys, and the state maps back to a :class:`~mtl.config.RunConfig` with
 :func:`config_from_state`. No Streamlit here: both directions are plain functions over a mapping.
 
-Canonical form: a field that does not apply to the current choice (a dataset parameter the
-dataset does not read, the MLP's width for another model shape, momentum with Adam, the Huber
-delta with another loss, a hyper-parameter left at its default) is set to its default in the
-config, so equal runs get equal configs (one cache entry, one link) and every preset maps back to
-exactly ``mtl.preset(name)``.
+Canonical form is the core's: a field that does not apply to the current choice (a dataset
+parameter the dataset does not read, the MLP's width for another model shape, momentum with Adam,
+the Huber delta with another loss, a hyper-parameter left at its default) is set to its default
+by :class:`~mtl.config.RunConfig`'s specs themselves, so the widgets -> config mapping here reads
+every control and equal runs still get equal configs (one cache entry, one link), and every
+preset maps back to exactly ``mtl.preset(name)``. Config -> widgets goes through one function,
+:func:`load_into_widgets`, wherever the page fills its controls (preset, pin, link, file, the
+corrected-data button).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import fields
 from typing import Any
 
@@ -205,6 +208,21 @@ def state_from_config(cfg: mtl.RunConfig) -> dict[str, Any]:
     return state
 
 
+def load_into_widgets(cfg: mtl.RunConfig, state: MutableMapping[str, Any]) -> list[str]:
+    """Write ``cfg`` into every control: the one way the page fills its widgets from a config.
+
+    The values of :func:`state_from_config`, fitted to the controls' ends
+    (:func:`fit_to_widgets`), go into ``state`` (``st.session_state``, from a callback or before
+    the sidebar draws); the preset box shows the preset ``cfg`` is exactly, else keeps its choice
+    (the default preset on a session's first run). Returns what had to move to fit a control,
+    one message each. The CSV pickers and the uploaded file are left alone.
+    """
+    values, messages = fit_to_widgets(state_from_config(cfg))
+    state.update(values)
+    state["preset"] = matching_preset(cfg) or state.get("preset", DEFAULT_PRESET)
+    return messages
+
+
 def _typed(key: str, value: Any) -> Any:
     """``value`` as the widget for ``key`` holds it: int for integer ranges, float otherwise."""
     if isinstance(value, bool) or key not in LIMITS:
@@ -213,7 +231,11 @@ def _typed(key: str, value: Any) -> Any:
 
 
 def config_from_state(state: Mapping[str, Any], table: mtl.Dataset | None = None) -> mtl.RunConfig:
-    """The canonical RunConfig the widget values describe.
+    """The RunConfig the widget values describe (canonical: the core normalises it).
+
+    Every control is read, shown or hidden; the core's specs set whatever does not apply to the
+    run (a hidden control's leftover value) to its default, so equal runs get equal configs. A
+    control missing from ``state`` reads as the field's default.
 
     Args:
         state: the widget values (``st.session_state`` or a plain dict).
@@ -224,85 +246,67 @@ def config_from_state(state: Mapping[str, Any], table: mtl.Dataset | None = None
             field, e.g. ``optim.lr``).
     """
     name = state["data.name"]
-    if name == CSV:
-        read: tuple[str, ...] = ("seed",)  # an upload has no generation parameters
-    else:
-        read = DATASETS[name].params if name in DATASETS else ()
-    data_values: dict[str, Any] = {
-        p: state[f"data.{p}"] if p in read else getattr(_DATA_DEFAULTS, p) for p in DATA_PARAMS
-    }
+
+    def read(key: str, default: Any) -> Any:
+        return state.get(key, default)
+
     data = DataSpec(
         name=name,
-        **data_values,
-        test_fraction=float(state["data.test_fraction"]),
-        standardize=bool(state["data.standardize"]),
-        seed=int(state["data.seed"]) if "seed" in read else _DATA_DEFAULTS.seed,
+        **{
+            f.name: read(f"data.{f.name}", getattr(_DATA_DEFAULTS, f.name))
+            for f in fields(DataSpec)
+            if f.name not in ("name", "table")
+        },
         table=table if name == CSV else None,
     )
-    shape = state["model.shape"]
-    shared = shape == "shared"
     model = ModelSpec(
-        shape=shape,
-        width=int(state["model.width"]) if shared else _MODEL_DEFAULTS.width,
-        depth=int(state["model.depth"]) if shared else _MODEL_DEFAULTS.depth,
-        activation=state["model.activation"] if shared else _MODEL_DEFAULTS.activation,
+        **{
+            f.name: read(f"model.{f.name}", getattr(_MODEL_DEFAULTS, f.name))
+            for f in fields(ModelSpec)
+        }
     )
-    regression, classification = state["loss.regression"], state["loss.classification"]
     loss = LossSpec(
-        regression=regression,
-        classification=classification,
-        huber_delta=float(state["loss.huber_delta"])
-        if regression == "huber"
-        else _LOSS_DEFAULTS.huber_delta,
-        label_smoothing=float(state["loss.label_smoothing"])
-        if classification == "label_smoothing"
-        else _LOSS_DEFAULTS.label_smoothing,
-        focal_gamma=float(state["loss.focal_gamma"])
-        if classification == "focal"
-        else _LOSS_DEFAULTS.focal_gamma,
-        l2=float(state["loss.l2"]),
+        **{
+            f.name: read(f"loss.{f.name}", getattr(_LOSS_DEFAULTS, f.name))
+            for f in fields(LossSpec)
+        }
     )
-    weighting = _weighting(state)
-    sgd = state["optim.kind"] == "sgd"
     optim = OptimSpec(
         kind=state["optim.kind"],
-        lr=float(state["optim.lr"]),
-        momentum=float(state["optim.momentum"]) if sgd else _OPTIM_DEFAULTS.momentum,
-        batch_size=None if state["optim.full_batch"] else int(state["optim.batch_size"]),
+        lr=state["optim.lr"],
+        momentum=read("optim.momentum", _OPTIM_DEFAULTS.momentum),
+        batch_size=None if state["optim.full_batch"] else state["optim.batch_size"],
     )
     return mtl.RunConfig(
         data=data,
         model=model,
         loss=loss,
-        weighting=weighting,
+        weighting=_weighting(state),
         optim=optim,
-        epochs=int(state["epochs"]),
-        seed=int(state["seed"]),
+        epochs=state["epochs"],
+        seed=state["seed"],
     )
 
 
 def _weighting(state: Mapping[str, Any]) -> WeightingSpec:
-    """The weighting spec: the method, its non-default hyper-parameters, the weights it uses."""
+    """The weighting spec: the method, its hyper-parameters' controls, the weights' form."""
     method = state["weighting.method"]
     if method not in METHODS:
         return WeightingSpec(method=method)  # raises ConfigError naming weighting.method
     params = tuple(
         (name, state[hparam_key(method, name)])
-        for name, default in method_defaults(method).items()
-        if hparam_key(method, name) in state and state[hparam_key(method, name)] != default
+        for name in METHODS[method].hparams
+        if hparam_key(method, name) in state
     )
-    if not METHODS[method].uses_base_weights:
+    if not METHODS[method].uses_base_weights:  # hidden, and unchecked: (0, 0) may sit there
         return WeightingSpec(method=method, params=params)
     if state["weighting.form"] == "alpha":
-        return WeightingSpec(
-            method=method,
-            weights=WeightingSpec.alpha(float(state["weighting.alpha"])).weights,
-            params=params,
+        weights = WeightingSpec.alpha(float(state["weighting.alpha"])).weights
+    else:
+        weights = (
+            float(state["weighting.weights.regression"]),
+            float(state["weighting.weights.classification"]),
         )
-    weights = (
-        float(state["weighting.weights.regression"]),
-        float(state["weighting.weights.classification"]),
-    )
     return WeightingSpec(method=method, weights=weights, params=params)
 
 

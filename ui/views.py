@@ -82,6 +82,7 @@ def notebook_note(cfg: mtl.RunConfig) -> None:
             "Use the corrected data",
             key="action.corrected_data",
             on_click=use_corrected_data,
+            args=(cfg,),
             help="Switch to the 'Linear toy, done right' data (the notebook's line, with each "
             "row's own label) and keep every other control.",
             icon=":material/build:",
