@@ -259,14 +259,14 @@ def test_a_hyper_parameter_at_its_default_is_the_same_as_none_and_numbers_are_ty
     default_c = METHODS["cagrad"].defaults()["c"]
     assert_same_run(cagrad.with_(**{"weighting.params": (("c", default_c),)}), cagrad)
     assert cagrad.with_(**{"weighting.params": (("c", default_c),)}).weighting.params == ()
-    mgda = mtl.RunConfig().with_(**{"weighting.method": "mgda"})
     assert_same_run(
-        mgda.with_(**{"weighting.params": (("normalize", 1.0),)}),
-        mgda.with_(**{"weighting.params": (("normalize", 1),)}),
+        cagrad.with_(**{"weighting.params": (("c", 1),)}),
+        cagrad.with_(**{"weighting.params": (("c", 1.0),)}),
     )
-    assert mgda.with_(**{"weighting.params": (("normalize", 1.0),)}).weighting.params == (
-        ("normalize", 1),
-    )
+    (pair,) = cagrad.with_(**{"weighting.params": (("c", 1),)}).weighting.params
+    assert pair == ("c", 1.0) and isinstance(pair[1], float)
+    mgda = mtl.RunConfig().with_(**{"weighting.method": "mgda"})
+    assert mgda.with_(**{"weighting.params": (("normalize", "none"),)}).weighting.params == ()
     # an int where a float is declared, a float where an int is: one repr, one link
     one = mtl.RunConfig().with_(**{"optim.lr": 1, "data.test_fraction": 0, "loss.l2": 0}, epochs=50)
     other = mtl.RunConfig().with_(
