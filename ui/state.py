@@ -295,7 +295,7 @@ def _weighting(state: Mapping[str, Any]) -> WeightingSpec:
         return WeightingSpec(method=method)  # raises ConfigError naming weighting.method
     params = tuple(
         (name, state[hparam_key(method, name)])
-        for name in METHODS[method].hparams
+        for name in METHODS[method].defaults()
         if hparam_key(method, name) in state
     )
     if not METHODS[method].uses_base_weights:  # hidden, and unchecked: (0, 0) may sit there
