@@ -57,7 +57,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from mtl.config import LIMITS, TASKS, RunConfig, WeightingSpec
+from mtl.config import LIMITS, TASKS, DataSpec, RunConfig, WeightingSpec
 from mtl.errors import ConfigError
 
 DEFAULT_WORK_BUDGET = 20.0
@@ -165,8 +165,8 @@ class DataShape:
     n_classes: int
 
     @staticmethod
-    def of(spec: object) -> DataShape:
-        """The shape of the data ``spec`` (a :class:`~mtl.config.DataSpec`) names, built once."""
+    def of(spec: DataSpec) -> DataShape:
+        """The shape of the data ``spec`` names (the dataset is built once per spec and cached)."""
         return _shape_of(spec)
 
     def resized(self, n_rows: int, test_fraction: float) -> DataShape:
@@ -176,11 +176,11 @@ class DataShape:
 
 
 @functools.lru_cache(maxsize=32)
-def _shape_of(spec: object) -> DataShape:
+def _shape_of(spec: DataSpec) -> DataShape:
     from mtl.data import build_dataset  # local: keeps this module light to import
 
-    dataset = build_dataset(spec)  # type: ignore[arg-type]
-    n_test = round(dataset.n_rows * spec.test_fraction)  # type: ignore[attr-defined]
+    dataset = build_dataset(spec)
+    n_test = round(dataset.n_rows * spec.test_fraction)
     return DataShape(
         n_train=dataset.n_rows - n_test,
         n_test=n_test,
@@ -257,7 +257,8 @@ def population_seconds(cfg: RunConfig, members: int, shape: DataShape) -> float:
 
 # ---------------------------------------------------------------- whole requests
 
-Kind = Literal["run", "sweep", "face-off"]
+Kind = Literal["run", "sweep", "face-off", "population"]
+"""``population``: one population of ``weights x seeds`` members handed to the engine directly."""
 
 
 @dataclass(frozen=True)
@@ -301,7 +302,7 @@ class Request:
         """Each population the request trains: its configuration and its number of members."""
         if self.kind == "run":
             yield self.cfg, 1
-        elif self.kind == "sweep":
+        elif self.kind in ("sweep", "population"):
             yield self.cfg, self.weights * self.seeds
         else:
             for method in self.methods:
@@ -390,8 +391,7 @@ def check_request(request: Request) -> Price:
 
 def check_population(cfg: RunConfig, members: int, shape: DataShape) -> None:
     """The engine's safety net: one population priced alone (its request was priced whole)."""
-    kind: Kind = "run" if members == 1 else "sweep"
-    check_request(Request(kind, cfg, weights=members, seeds=1, shape=shape))
+    check_request(Request("population", cfg, weights=members, shape=shape))
 
 
 # ---------------------------------------------------------------- advice
@@ -558,7 +558,12 @@ def _work_message(request: Request, seconds: float, budget: float) -> str:
     def fits(r: Request) -> bool:
         return r.seconds() <= budget
 
-    what = {"run": "This run", "sweep": "This sweep", "face-off": "This face-off"}[request.kind]
+    what = {
+        "run": "This run",
+        "sweep": "This sweep",
+        "face-off": "This face-off",
+        "population": f"Training {request.members()} model(s)",
+    }[request.kind]
     return (
         f"{what} needs about {format_seconds(seconds)} of computing; the limit is "
         f"{format_seconds(budget)}. {_advice(request, fits)}"
