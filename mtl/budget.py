@@ -17,7 +17,8 @@ The cost model (:func:`population_counts`) counts, for each population the reque
   pass again at every epoch boundary (the engine re-evaluates it with gradients). Per row,
   multiply-adds are the layers' ``fan_in x fan_out`` (cheap per unit in wide layers, where the
   matrix products are efficient) and values are the inputs, every layer's outputs and the
-  losses' terms (element-wise work, which dominates narrow layers);
+  losses' terms (element-wise work, which dominates narrow layers), and those of passes too
+  large for the caches (over :data:`BIG_PASS_BYTES`) again;
 - **parameters** touched per step (the update direction and the optimizer, ``members x P``),
   and for gradient-based methods the per-task shared gradients they read (``members x T x
   P_shared``, or the representation gradients ``members x T x rows x H`` for MGDA-UB);
@@ -86,6 +87,7 @@ UNIT_COSTS: dict[str, float] = {
     "test_epoch": 150e-6,
     "shuffle": 30e-9,
     "member_epoch": 0.27e-6,
+    "big_value": 0.39e-9,
 }
 """Seconds per counted item (see :func:`population_counts`), as fitted by ``bench_budget.py
 --fit`` (non-negative least squares on relative error over 75 measured populations)."""
@@ -105,6 +107,10 @@ METHOD_STEP_COSTS: dict[str, float] = {
     "imtl": 132e-6,
 }
 """A weighting method's own fixed seconds per optimizer step (fitted like :data:`UNIT_COSTS`)."""
+
+BIG_PASS_BYTES = 64 * 2**20
+"""A pass whose values take more than this no longer runs from the caches: its values cost
+``big_value`` more each (measured: up to 1.8x the small passes' rate at 270 MB)."""
 
 MARGIN = 1.2
 """Estimates are the fitted model's times this: the fit is centred (half the measured
@@ -226,6 +232,10 @@ def population_counts(cfg: RunConfig, members: int, shape: DataShape) -> dict[st
         per_member = t * rows * width if upper_bound else t * p_shared
         gradient = steps * k * per_member
     splits = 2 if n_test else 1
+    # rows of passes whose values (float32, two copies of the population) outgrow the caches
+    big_rows = 6.0 * (steps * rows if 2 * k * rows * values * 4 > BIG_PASS_BYTES else 0.0)
+    big_rows += 6.0 * (passes * n_train if 2 * k * n_train * values * 4 > BIG_PASS_BYTES else 0.0)
+    big_rows += n_test * (epochs + 1) if k * n_test * values * 4 > BIG_PASS_BYTES else 0.0
     return {
         "population": 1.0,
         "member_layer": float(k * n_layers),
@@ -244,6 +254,7 @@ def population_counts(cfg: RunConfig, members: int, shape: DataShape) -> dict[st
         "test_epoch": float(epochs + 1 if n_test else 0),
         "shuffle": float(epochs * k * n_train if mini else 0),
         "member_epoch": float(k * (epochs + 1) * splits),
+        "big_value": float(k * values * big_rows),
     }
 
 
