@@ -14,7 +14,8 @@ heaviest request the page lets through takes at most about the budget's seconds.
     .venv/bin/python bench/bench_budget.py --fit    # also fit the unit costs (non-negative least
                                                     # squares on relative error) and print them
 
-One torch thread, as the page runs; best of two timings per case. About 1-2 minutes.
+One torch thread, as the page runs; best of three CPU timings per case, each case between two
+timings of a reference run that measure the machine's load. About 2 minutes on a quiet machine.
 """
 
 from __future__ import annotations
@@ -129,7 +130,7 @@ def scaled(case: Case, shape: DataShape) -> Case | None:
 
 
 def measure(case: Case) -> float:
-    """Best of two CPU times of training ``case``'s population (seconds of one core).
+    """Best of three CPU times of training ``case``'s population (seconds of one core).
 
     CPU time of this process rather than wall time: with one torch thread it is the core-seconds
     the budget is expressed in, and it does not count time other processes on a shared machine
@@ -139,7 +140,7 @@ def measure(case: Case) -> float:
         weights=(case.cfg.weighting.weights,) * case.members, seeds=tuple(range(case.members))
     )
     times = []
-    for _ in range(2):
+    for _ in range(3):
         start = time.process_time()
         train_population(case.cfg, population)
         times.append(time.process_time() - start)
@@ -267,10 +268,11 @@ def edge(load_of: Callable[[], float]) -> list[float]:
         request = at_the_edge(raw, EDGE_BUDGET)
         if request is None:
             continue
-        load = load_of()
+        before = load_of()
         start = time.process_time()
         run_request(request)
         seconds = time.process_time() - start
+        load = (before * load_of()) ** 0.5
         estimate = request.seconds()
         ratios.append(seconds / load / estimate)
         print(
@@ -311,8 +313,9 @@ def main() -> None:
         if case is None:
             continue
         estimate = population_seconds(case.cfg, case.members, shape)
-        load = reference() / REFERENCE_QUIET
+        before = reference()
         raw_seconds = measure(case)
+        load = (before * reference()) ** 0.5 / REFERENCE_QUIET  # the reference around the case
         seconds = raw_seconds / load
         rows.append((case, shape, seconds))
         steps = population_counts(case.cfg, case.members, shape)["step"]
