@@ -1,9 +1,15 @@
-"""The public entry points: :func:`train` (one run) and :func:`sweep` (a population)."""
+"""The public entry points: :func:`train` (one run) and :func:`sweep` (a population).
+
+Each prices its whole request (:func:`mtl.budget.check_request`) before anything trains, and
+refuses one over the work budget with a :class:`~mtl.errors.ConfigError` (field ``work``) that
+says what to lower; :func:`mtl.budget.price` gives the same estimate without running anything.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from mtl.budget import Request, check_request
 from mtl.config import ConfigError, RunConfig, WeightingSpec, check_range
 from mtl.engine import Population, ProgressFn, train_population
 from mtl.results import Result
@@ -13,8 +19,10 @@ def train(cfg: RunConfig, on_progress: ProgressFn | None = None) -> Result:
     """Train one model (K = 1) with ``cfg``'s weights and seed.
 
     ``on_progress(done, total)`` is called after every epoch, so a caller (the page) can drive a
-    progress bar without the core knowing about it.
+    progress bar without the core knowing about it. Raises :class:`~mtl.errors.ConfigError`
+    (field ``work``) before training when the run is over the work budget (:mod:`mtl.budget`).
     """
+    check_request(Request.run(cfg))
     return train_population(
         cfg, Population(weights=(cfg.weighting.weights,), seeds=(cfg.seed,)), on_progress
     )
@@ -30,7 +38,9 @@ def sweep(
 
     Member ``i * len(seeds) + j`` has ``weights[i]`` and ``seeds[j]``; everything else comes from
     ``cfg``. ``weights=None`` means ``[cfg.weighting.weights]``; ``seeds=None`` means
-    ``[cfg.seed]``. Each weight pair is checked like ``cfg.weighting.weights``.
+    ``[cfg.seed]``. Each weight pair is checked like ``cfg.weighting.weights``. The whole
+    population is priced before it trains (:mod:`mtl.budget`): over the work budget, a
+    :class:`~mtl.errors.ConfigError` (field ``work``) says what to lower.
     """
     weight_list = [tuple(float(v) for v in w) for w in (weights or [cfg.weighting.weights])]
     seed_list = [cfg.seed] if seeds is None else list(seeds)
@@ -42,6 +52,7 @@ def sweep(
         WeightingSpec(method=cfg.weighting.method, weights=w, params=cfg.weighting.params)
     for s in seed_list:
         check_range("seed", s)
+    check_request(Request.sweep(cfg, len(weight_list), len(seed_list)))
     population = Population(
         weights=tuple(w for w in weight_list for _ in seed_list),
         seeds=tuple(int(s) for _ in weight_list for s in seed_list),

@@ -1,52 +1,152 @@
-"""A work budget per request, so one visitor of a shared demo cannot occupy the server.
+"""The work budget: every request is priced in estimated seconds before anything trains.
 
-Work is counted as ``epochs x members x rows x parameters per member``: roughly the
-multiply-adds of the forward passes, which is what the time of a batched run grows with once the
-population is large (and a fair upper bound on small ones). The default budget, 5e10, is about
-20 seconds of one core here; the default page runs, sweeps and face-offs fit well inside it.
-Set ``MTL_WORK_BUDGET`` in the environment (or call :func:`set_work_budget`, e.g. from Streamlit
-secrets) to change it; ``0`` disables the check.
+A shared demo must not let one visitor occupy the server, and a refusal must come *before* the
+work, not half-way through it. So a whole request (one run, a weight sweep, or a face-off with
+all its methods and the single-task baselines) is priced once, up front, by a cost model of what
+the engine actually computes, and refused when its estimate exceeds the budget.
+
+The cost model (:func:`population_counts`) counts, for each population the request trains:
+
+- optimizer **steps** (``epochs x ceil(training rows / batch size)``), each with a fixed cost
+  (per-op Python and torch overhead, which dominates tiny models and batch size 1), a cost per
+  linear layer, and the weighting method's own fixed cost per step;
+- **multiply-adds** and **values**: one forward pass over the duplicated population (``2K``
+  members, see :meth:`mtl.models.PopulationModel.forward_per_task`) and one backward pass per
+  step on the step's rows, counted as ``6 x members x rows x per row``; the held-out split's
+  forward pass every epoch; in mini-batch mode the whole training split's forward and backward
+  pass again at every epoch boundary (the engine re-evaluates it with gradients). Per row,
+  multiply-adds are the layers' ``fan_in x fan_out`` (cheap per unit in wide layers, where the
+  matrix products are efficient) and values are the inputs, every layer's outputs and the
+  losses' terms (element-wise work, which dominates narrow layers), and those of passes too
+  large for the caches (over :data:`BIG_PASS_BYTES`) again;
+- **parameters** touched per step (the update direction and the optimizer, ``members x P``),
+  and for gradient-based methods the per-task shared gradients they read (``members x T x
+  P_shared``, or the representation gradients ``members x T x rows x H`` for MGDA-UB);
+- per **epoch** a fixed cost (evaluation bookkeeping, method hooks), per member and training row
+  the mini-batch order, per logged member-epoch the assembly of the result's tables, and per
+  population and member the set-up.
+
+Each count is multiplied by a unit cost in seconds (:data:`UNIT_COSTS`), measured with
+``bench/bench_budget.py --fit`` on one core of the development machine (2-core x86 VM, torch
+2.13 CPU, one thread); the benchmark prints the ratio of real time to the estimate for a grid of
+model shapes, methods, batch sizes, data sizes and member counts. The budget is therefore in
+**estimated core-seconds**: a request at the budget's edge takes about that long on such a core.
+
+The budget: :data:`DEFAULT_WORK_BUDGET` (20 s), or ``MTL_WORK_BUDGET`` in the environment, or
+:func:`set_work_budget` (the page passes Streamlit secrets' ``work_budget``), all in seconds;
+``0`` disables the check. Until this version the budget counted ``epochs x members x rows x
+parameters`` "work units"; a setting of 1e6 or more is read in those old units (2.5e9 units per
+second, the old default 5e10 being about 20 s) so that existing deployments keep a limit.
 
 Memory is bounded separately: every member-epoch adds about 480 bytes (measured, train and test
 splits) of tidy history, metrics and diagnostics to a result, so a request may log at most
 ``MAX_LOGGED_MEMBER_EPOCHS`` (400,000, about 190 MB; ``MTL_LOG_BUDGET`` overrides it). The
 default 303-member sweep logs 46,000.
+
+Public entry points: :class:`Request` (``Request.run``, ``Request.sweep``, ``Request.face_off``),
+:func:`price` (an estimate without running anything, for the page) and :func:`check_request`
+(raise :class:`WorkBudgetError`, a :class:`~mtl.errors.ConfigError` with field ``work``, saying
+what to lower and to what).
 """
 
 from __future__ import annotations
 
+import functools
+import math
 import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Literal
 
+from mtl.config import LIMITS, TASKS, DataSpec, RunConfig, WeightingSpec
 from mtl.errors import ConfigError
 
-DEFAULT_WORK_BUDGET = 50_000_000_000
+DEFAULT_WORK_BUDGET = 20.0
+"""Seconds of estimated computing one request may take (one core)."""
 MAX_LOGGED_MEMBER_EPOCHS = 400_000
+LEGACY_UNITS_PER_SECOND = 2.5e9
+"""Old "work units" (epochs x members x rows x parameters) per second: a budget setting of
+:data:`LEGACY_THRESHOLD` or more is read in those units."""
+LEGACY_THRESHOLD = 1e6
 _ENV = "MTL_WORK_BUDGET"
 _LOG_ENV = "MTL_LOG_BUDGET"
-_override: int | None = None
+_override: float | None = None
+
+UNIT_COSTS: dict[str, float] = {
+    "population": 0.0,
+    "member_layer": 0.0,
+    "step": 165e-6,
+    "step_layer": 30e-6,
+    "pass": 500e-6,
+    "pass_layer": 20e-6,
+    "mac": 3.9e-12,
+    "value": 0.52e-9,
+    "param": 2.85e-9,
+    "gradient": 1.7e-9,
+    "epoch": 14e-6,
+    "test_epoch": 150e-6,
+    "shuffle": 30e-9,
+    "member_epoch": 0.27e-6,
+    "big_value": 0.39e-9,
+}
+"""Seconds per counted item (see :func:`population_counts`), as fitted by ``bench_budget.py
+--fit`` (non-negative least squares on relative error over 75 measured populations)."""
+
+METHOD_STEP_COSTS: dict[str, float] = {
+    "static": 6e-6,
+    "equal_sum": 0.0,
+    "equal_mean": 10e-6,
+    "uncertainty": 49e-6,
+    "dwa": 33e-6,
+    "rlw": 234e-6,
+    "famo": 87e-6,
+    "gradnorm": 86e-6,
+    "pcgrad": 227e-6,
+    "mgda": 123e-6,
+    "cagrad": 212e-6,
+    "imtl": 132e-6,
+}
+"""A weighting method's own fixed seconds per optimizer step (fitted like :data:`UNIT_COSTS`)."""
+
+BIG_PASS_BYTES = 64 * 2**20
+"""A pass whose values take more than this no longer runs from the caches: its values cost
+``big_value`` more each (measured: up to 1.8x the small passes' rate at 270 MB)."""
+
+MARGIN = 1.2
+"""Estimates are the fitted model's times this: the fit is centred (half the measured
+populations took longer than it says, up to about 1.5x), and a request at the budget's edge
+should take at most about the budget's seconds."""
 
 
-def set_work_budget(units: int | None) -> None:
-    """Set the budget for this process (``None`` returns to the environment or the default)."""
+# ---------------------------------------------------------------- the budget in force
+
+
+def _from_setting(value: float) -> float:
+    """Seconds from a budget setting: old work units when it is :data:`LEGACY_THRESHOLD` or more."""
+    return value / LEGACY_UNITS_PER_SECOND if value >= LEGACY_THRESHOLD else value
+
+
+def set_work_budget(seconds: float | None) -> None:
+    """Set this process's budget in estimated seconds (``None``: the environment or the default).
+
+    ``0`` disables the check. A value of 1e6 or more is read in the old work units (see the
+    module docstring).
+    """
     global _override
-    if units is not None and units < 0:
-        raise ConfigError("work_budget", units, "a non-negative number of work units")
-    _override = units
+    if seconds is not None and not (isinstance(seconds, int | float) and seconds >= 0):
+        raise ConfigError("work_budget", seconds, "a non-negative number of seconds")
+    _override = None if seconds is None else _from_setting(float(seconds))
 
 
-def work_budget() -> int:
-    """The budget in force: the override, else ``$MTL_WORK_BUDGET``, else the default."""
+def work_budget() -> float:
+    """The budget in force, in seconds: the override, else ``$MTL_WORK_BUDGET``, else 20 s."""
     if _override is not None:
         return _override
     try:
-        return max(0, int(float(os.environ.get(_ENV, DEFAULT_WORK_BUDGET))))
+        value = float(os.environ.get(_ENV, DEFAULT_WORK_BUDGET))
     except ValueError:
         return DEFAULT_WORK_BUDGET
-
-
-def work_of(epochs: int, members: int, rows: int, params: int) -> int:
-    """The work of training ``members`` models of ``params`` parameters on ``rows`` rows."""
-    return epochs * members * rows * params
+    return _from_setting(value) if math.isfinite(value) and value >= 0 else DEFAULT_WORK_BUDGET
 
 
 def log_budget() -> int:
@@ -57,25 +157,437 @@ def log_budget() -> int:
         return MAX_LOGGED_MEMBER_EPOCHS
 
 
-def check_work(epochs: int, members: int, rows: int, params: int) -> None:
-    """Raise :class:`ConfigError` (field ``work``) when a request would exceed the budget."""
-    budget = work_budget()
-    work = work_of(epochs, members, rows, params)
-    if budget and work > budget:
-        raise ConfigError(
-            "work",
-            f"{work:.2g}",
-            f"at most {budget:.2g} units of work (epochs x members x rows x parameters per "
-            f"model: here {epochs} x {members} x {rows} x {params}); reduce the epochs, the "
-            "number of samples, the members of a sweep or the model's size",
+# ---------------------------------------------------------------- the cost model
+
+
+@dataclass(frozen=True)
+class DataShape:
+    """What the cost of a request needs to know about its data: the split's sizes and widths."""
+
+    n_train: int
+    n_test: int
+    n_features: int
+    n_regression: int
+    n_classes: int
+
+    @staticmethod
+    def of(spec: DataSpec) -> DataShape:
+        """The shape of the data ``spec`` names (the dataset is built once per spec and cached)."""
+        return _shape_of(spec)
+
+    def resized(self, n_rows: int, test_fraction: float) -> DataShape:
+        """The same data with ``n_rows`` rows split like :func:`mtl.data.split_dataset`."""
+        n_test = round(n_rows * test_fraction)
+        return replace(self, n_train=n_rows - n_test, n_test=n_test)
+
+
+@functools.lru_cache(maxsize=32)
+def _shape_of(spec: DataSpec) -> DataShape:
+    from mtl.data import build_dataset  # local: keeps this module light to import
+
+    dataset = build_dataset(spec)
+    n_test = round(dataset.n_rows * spec.test_fraction)
+    return DataShape(
+        n_train=dataset.n_rows - n_test,
+        n_test=n_test,
+        n_features=dataset.n_features,
+        n_regression=dataset.n_regression,
+        n_classes=dataset.n_classes,
+    )
+
+
+def population_counts(cfg: RunConfig, members: int, shape: DataShape) -> dict[str, float]:
+    """What training ``members`` members under ``cfg`` on data of ``shape`` computes.
+
+    Keys are those of :data:`UNIT_COSTS` plus ``"method_step"`` (optimizer steps, priced by the
+    method's entry in :data:`METHOD_STEP_COSTS`). See the module docstring for what each counts.
+    """
+    from mtl.models import layers_of  # local: models imports torch
+    from mtl.weighting import METHODS
+
+    k, epochs = members, cfg.epochs
+    t = len(TASKS)
+    layers = layers_of(cfg.model, shape.n_features, shape.n_regression, shape.n_classes)
+    n_layers = len(layers)
+    params = sum(layer.size for layer in layers)
+    shared = [layer for layer in layers if layer.owner == "shared"]
+    p_shared = sum(layer.size for layer in shared)
+    # per row and member of one forward pass: the layers' multiply-adds, and the values each
+    # pass writes and reads back (inputs, every layer's outputs, the losses' terms)
+    per_row = sum(layer.fan_in * layer.fan_out for layer in layers)
+    values = shape.n_features + sum(layer.fan_out for layer in layers)
+    values += shape.n_regression + shape.n_classes
+    n_train, n_test = shape.n_train, shape.n_test
+    batch = cfg.optim.batch_size
+    mini = batch is not None and batch < n_train
+    rows = batch if mini else n_train
+    steps_per_epoch = -(-n_train // rows) if mini else 1
+    steps = epochs * steps_per_epoch
+    passes = epochs + 1 if mini else 1  # whole-split forward/backward passes besides the steps
+    method = METHODS[cfg.weighting.method]
+    gradient = 0.0
+    if method.uses_gradients:
+        upper_bound = dict(cfg.weighting.params).get("upper_bound", 0)
+        width = shared[-1].fan_out
+        per_member = t * rows * width if upper_bound else t * p_shared
+        gradient = steps * k * per_member
+    splits = 2 if n_test else 1
+    # rows of passes whose values (float32, two copies of the population) outgrow the caches
+    big_rows = 6.0 * (steps * rows if 2 * k * rows * values * 4 > BIG_PASS_BYTES else 0.0)
+    big_rows += 6.0 * (passes * n_train if 2 * k * n_train * values * 4 > BIG_PASS_BYTES else 0.0)
+    big_rows += n_test * (epochs + 1) if k * n_test * values * 4 > BIG_PASS_BYTES else 0.0
+    return {
+        "population": 1.0,
+        "member_layer": float(k * n_layers),
+        "step": float(steps),
+        "step_layer": float(steps * n_layers),
+        "method_step": float(steps),
+        "pass": float(passes),
+        "pass_layer": float(passes * n_layers),
+        "mac": 6.0 * k * per_row * (steps * rows + passes * n_train)
+        + float(k * per_row * n_test * (epochs + 1)),
+        "value": 6.0 * k * values * (steps * rows + passes * n_train)
+        + float(k * values * n_test * (epochs + 1)),
+        "param": float(steps * k * params * t),
+        "gradient": float(gradient),
+        "epoch": float(epochs),
+        "test_epoch": float(epochs + 1 if n_test else 0),
+        "shuffle": float(epochs * k * n_train if mini else 0),
+        "member_epoch": float(k * (epochs + 1) * splits),
+        "big_value": float(k * values * big_rows),
+    }
+
+
+def population_seconds(cfg: RunConfig, members: int, shape: DataShape) -> float:
+    """Estimated seconds (one core) to train ``members`` members under ``cfg``."""
+    counts = population_counts(cfg, members, shape)
+    method_step = METHOD_STEP_COSTS.get(cfg.weighting.method, max(METHOD_STEP_COSTS.values()))
+    total = counts.pop("method_step") * method_step
+    return MARGIN * (total + sum(UNIT_COSTS[key] * value for key, value in counts.items()))
+
+
+# ---------------------------------------------------------------- whole requests
+
+Kind = Literal["run", "sweep", "face-off", "population"]
+"""``population``: one population of ``weights x seeds`` members handed to the engine directly."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """Everything one request trains, priced as a whole.
+
+    Build it with :meth:`run`, :meth:`sweep` or :meth:`face_off`. ``weights`` is the number of
+    weight pairs of a sweep (the page's α points), ``seeds`` the seeds per weight pair or method,
+    ``methods`` a face-off's methods (the single-task baselines are added, as
+    :func:`mtl.compare.face_off` trains them).
+    """
+
+    kind: Kind
+    cfg: RunConfig
+    weights: int = 1
+    seeds: int = 1
+    methods: tuple[str, ...] = ()
+    shape: DataShape | None = field(default=None, compare=False)
+    """The data's shape when the caller already has it (else built from ``cfg.data``)."""
+
+    @classmethod
+    def run(cls, cfg: RunConfig) -> Request:
+        """One run (:func:`mtl.train`)."""
+        return cls("run", cfg)
+
+    @classmethod
+    def sweep(cls, cfg: RunConfig, weights: int, seeds: int) -> Request:
+        """A sweep of ``weights`` weight pairs x ``seeds`` seeds in one population."""
+        return cls("sweep", cfg, weights=weights, seeds=seeds)
+
+    @classmethod
+    def face_off(cls, cfg: RunConfig, methods: tuple[str, ...] | list[str], seeds: int) -> Request:
+        """A face-off of ``methods`` over ``seeds`` seeds, plus the single-task baselines."""
+        return cls("face-off", cfg, seeds=seeds, methods=tuple(methods))
+
+    def data_shape(self) -> DataShape:
+        """The shape of the request's data."""
+        return self.shape if self.shape is not None else DataShape.of(self.cfg.data)
+
+    def populations(self) -> Iterator[tuple[RunConfig, int]]:
+        """Each population the request trains: its configuration and its number of members."""
+        if self.kind == "run":
+            yield self.cfg, 1
+        elif self.kind in ("sweep", "population"):
+            yield self.cfg, self.weights * self.seeds
+        else:
+            for method in self.methods:
+                yield face_off_config(self.cfg, method), self.seeds
+            yield self.cfg.with_(weighting=WeightingSpec(weights=(1.0, 0.0))), 2 * self.seeds
+
+    def seconds(self) -> float:
+        """Estimated seconds to compute the whole request (one core)."""
+        shape = self.data_shape()
+        return sum(population_seconds(cfg, k, shape) for cfg, k in self.populations())
+
+    def logged(self) -> int:
+        """Member-epochs the request's results hold (epoch 0 included)."""
+        return sum(k * (cfg.epochs + 1) for cfg, k in self.populations())
+
+    def members(self) -> int:
+        """Members over all the request's populations."""
+        return sum(k for _, k in self.populations())
+
+
+def face_off_config(cfg: RunConfig, method: str) -> RunConfig:
+    """The configuration a face-off trains ``method`` with (see :func:`mtl.compare.face_off`).
+
+    The method keeps ``cfg``'s static weights and, when it is ``cfg``'s own method, its
+    hyper-parameters; the others use their papers' defaults.
+    """
+    params = cfg.weighting.params if method == cfg.weighting.method else ()
+    return cfg.with_(
+        weighting=WeightingSpec(method=method, weights=cfg.weighting.weights, params=params)
+    )
+
+
+@dataclass(frozen=True)
+class Price:
+    """A request's estimate against the budgets in force.
+
+    Attributes:
+        seconds: estimated seconds of computing (one core).
+        budget: the work budget in seconds (0: no limit).
+        logged: member-epochs the results would hold; ``log_limit`` the most allowed (0: none).
+        fits: whether both are within their limits.
+        message: why not, and what to lower to what, in the page's words ('' when it fits).
+    """
+
+    seconds: float
+    budget: float
+    logged: int
+    log_limit: int
+    message: str
+
+    @property
+    def fits(self) -> bool:
+        """Whether the request may run."""
+        return not self.message
+
+
+def price(request: Request) -> Price:
+    """Price ``request`` without running it: its estimate, the limits, and advice if over them."""
+    budget, limit = work_budget(), log_budget()
+    seconds, logged = request.seconds(), request.logged()
+    message = ""
+    if budget and seconds > budget:
+        message = _work_message(request, seconds, budget)
+    elif limit and logged > limit:
+        message = _log_message(request, logged, limit)
+    return Price(seconds, budget, logged, limit, message)
+
+
+class WorkBudgetError(ConfigError):
+    """A request over the work or log budget (field ``work``); the message says what to lower."""
+
+    def __init__(self, value: str, message: str) -> None:
+        self.field = "work"
+        self.value = value
+        self.allowed = message
+        ValueError.__init__(self, message)
+
+
+def check_request(request: Request) -> Price:
+    """Raise :class:`WorkBudgetError` if ``request`` is over a budget; else return its price."""
+    quote = price(request)
+    if not quote.fits:
+        raise WorkBudgetError(format_seconds(quote.seconds), quote.message)
+    return quote
+
+
+def check_population(cfg: RunConfig, members: int, shape: DataShape) -> None:
+    """The engine's safety net: one population priced alone (its request was priced whole)."""
+    check_request(Request("population", cfg, weights=members, shape=shape))
+
+
+# ---------------------------------------------------------------- advice
+
+
+def format_seconds(seconds: float) -> str:
+    """A duration for people: ``0.3 s``, ``20 s``, ``3.4 min``, ``2.1 h``."""
+    if seconds < 9.95:
+        return f"{seconds:.1f} s" if seconds >= 0.05 else f"{seconds:.2g} s"
+    if seconds < 59.5:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+@dataclass(frozen=True)
+class _Knob:
+    """One thing the page lets a person change: its words, value, allowed range and effect."""
+
+    words: str
+    value: int
+    lo: int
+    hi: int
+    apply: Callable[[Request, int], Request]
+    lower: bool = True
+    """True: lowering it makes the request cheaper; False: raising it does (the batch size)."""
+
+
+def _with_cfg(request: Request, **changes: object) -> Request:
+    return replace(request, cfg=request.cfg.with_(**changes))
+
+
+def _knobs(request: Request) -> list[_Knob]:
+    """What could be lowered (or raised) in the page's words, most useful first."""
+    from mtl.data import DATASETS
+
+    cfg, shape = request.cfg, request.data_shape()
+    knobs = [_Knob("the epochs", cfg.epochs, 1, cfg.epochs, lambda r, v: _with_cfg(r, epochs=v))]
+    batch = cfg.optim.batch_size
+    if batch is not None and batch < shape.n_train:
+        knobs.append(
+            _Knob(
+                "the batch size",
+                batch,
+                batch,
+                shape.n_train,
+                lambda r, v: _with_cfg(r, **{"optim.batch_size": v}),
+                lower=False,
+            )
         )
-    logged = members * (epochs + 1)
-    limit = log_budget()
-    if limit and logged > limit:
-        raise ConfigError(
-            "work",
-            logged,
-            f"at most {limit} logged member-epochs per request (members x (epochs + 1): here "
-            f"{members} x {epochs + 1}), to keep results in memory small; reduce the epochs or "
-            "the members of a sweep",
+    if cfg.data.name != "csv" and "n_samples" in DATASETS[cfg.data.name].params:
+        lo = int(LIMITS["data.n_samples"].lo)
+        frac = cfg.data.test_fraction
+
+        def samples(r: Request, v: int) -> Request:
+            resized = _with_cfg(r, **{"data.n_samples": v})
+            return replace(resized, shape=shape.resized(v, frac))
+
+        knobs.append(_Knob("the samples", cfg.data.n_samples, lo, cfg.data.n_samples, samples))
+    if cfg.model.shape == "shared":
+        knobs.append(
+            _Knob(
+                "the width",
+                cfg.model.width,
+                1,
+                cfg.model.width,
+                lambda r, v: _with_cfg(r, **{"model.width": v}),
+            )
         )
+        knobs.append(
+            _Knob(
+                "the depth",
+                cfg.model.depth,
+                1,
+                cfg.model.depth,
+                lambda r, v: _with_cfg(r, **{"model.depth": v}),
+            )
+        )
+    if request.kind == "sweep":
+        knobs.append(
+            _Knob(
+                "the α points",
+                request.weights,
+                1,
+                request.weights,
+                lambda r, v: replace(r, weights=v),
+            )
+        )
+    if request.kind in ("sweep", "face-off"):
+        knobs.append(
+            _Knob("the seeds", request.seeds, 1, request.seeds, lambda r, v: replace(r, seeds=v))
+        )
+    return knobs
+
+
+def _fitting_value(request: Request, knob: _Knob, fits: Callable[[Request], bool]) -> int | None:
+    """The largest (or, for a raise-to-fit knob, smallest) value of ``knob`` that fits, if any."""
+    if knob.lower:
+        if not fits(knob.apply(request, knob.lo)):
+            return None
+        lo, hi = knob.lo, knob.value  # fits(lo), not fits(value)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (mid, hi) if fits(knob.apply(request, mid)) else (lo, mid)
+        return lo
+    if not fits(knob.apply(request, knob.hi)):
+        return None
+    lo, hi = knob.value, knob.hi  # not fits(lo), fits(hi)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if fits(knob.apply(request, mid)) else (mid, hi)
+    return hi
+
+
+def _advice(request: Request, fits: Callable[[Request], bool]) -> str:
+    """'Lower the epochs from 2000 to at most 290, or ...': each change that alone would fit."""
+    options = []
+    n_train = request.data_shape().n_train
+    for knob in _knobs(request):
+        value = _fitting_value(request, knob, fits)
+        if value is None or value == knob.value:
+            continue
+        if knob.lower:
+            options.append(f"lower {knob.words} from {knob.value} to at most {value}")
+        elif value >= n_train:
+            options.append(f"use full batch instead of a batch size of {knob.value}")
+        else:
+            options.append(f"raise {knob.words} from {knob.value} to at least {value}")
+    if request.kind == "face-off" and len(request.methods) > 1:
+        dropped = _methods_to_drop(request, fits)
+        if dropped:
+            options.append(f"leave out {_join(dropped)}")
+    if not options:
+        return "No single change fits it: lower several of the epochs, the data and the model."
+    text = "; or ".join(options)
+    return text[0].upper() + text[1:] + "."
+
+
+def _methods_to_drop(request: Request, fits: Callable[[Request], bool]) -> list[str]:
+    """The fewest costliest methods whose removal makes a face-off fit (labels), or []."""
+    from mtl.weighting import METHODS
+
+    shape = request.data_shape()
+    cost = {
+        m: population_seconds(face_off_config(request.cfg, m), request.seeds, shape)
+        for m in request.methods
+    }
+    kept = list(request.methods)
+    dropped: list[str] = []
+    for method in sorted(request.methods, key=lambda m: -cost[m])[:-1]:
+        kept.remove(method)
+        dropped.append(method)
+        if fits(replace(request, methods=tuple(kept))):
+            return [METHODS[m].label for m in dropped]
+    return []
+
+
+def _join(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _work_message(request: Request, seconds: float, budget: float) -> str:
+    def fits(r: Request) -> bool:
+        return r.seconds() <= budget
+
+    what = {
+        "run": "This run",
+        "sweep": "This sweep",
+        "face-off": "This face-off",
+        "population": f"Training {request.members()} model(s)",
+    }[request.kind]
+    return (
+        f"{what} needs about {format_seconds(seconds)} of computing; the limit is "
+        f"{format_seconds(budget)}. {_advice(request, fits)}"
+    )
+
+
+def _log_message(request: Request, logged: int, limit: int) -> str:
+    def fits(r: Request) -> bool:
+        return r.logged() <= limit
+
+    epochs = request.cfg.epochs + 1
+    return (
+        f"This request would keep {logged:,} member-epochs of results ({request.members()} "
+        f"members x {epochs} epochs, counting epoch 0); the limit is {limit:,} logged "
+        f"member-epochs, to keep results in memory small. {_advice(request, fits)}"
+    )

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from mtl.budget import Request, check_request
 from mtl.config import ConfigError, RunConfig, WeightingSpec
 from mtl.engine import Population, ProgressFn, train_population
 from mtl.results import Result
@@ -95,12 +96,17 @@ def face_off(
     to ``cfg``'s keeps its hyper-parameters, and the others use their papers' defaults. The
     single-task baselines are trained too, as one more population. ``on_progress(done, total)``
     counts epochs over all populations.
+
+    The whole face-off (every method's population and the baselines) is priced once, before the
+    first population trains (:mod:`mtl.budget`): over the work budget, a
+    :class:`~mtl.errors.ConfigError` (field ``work``) says what to lower, and nothing has run.
     """
     if not methods:
         raise ConfigError("face_off.methods", list(methods), "at least one method")
     if not seeds:
         raise ConfigError("face_off.seeds", list(seeds), "at least one seed")
     seeds = tuple(int(s) for s in seeds)
+    check_request(Request.face_off(cfg, tuple(methods), len(seeds)))
     total = cfg.epochs * (len(methods) + 1)
 
     def progress_from(offset: int) -> ProgressFn | None:

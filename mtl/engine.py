@@ -37,7 +37,7 @@ from functools import cached_property
 
 import torch
 
-from mtl.budget import check_work
+from mtl.budget import DataShape, check_population
 from mtl.config import MAX_MEMBERS, TASKS, ConfigError, RunConfig
 from mtl.counter_rng import STREAM_BATCHES, permutations
 from mtl.data import Split, build_dataset, split_dataset
@@ -122,7 +122,18 @@ class _Trainer:
             dataset.rng_preamble,
         )
         k = len(population.seeds)
-        check_work(cfg.epochs, k, dataset.n_rows, self.model.n_params)
+        # a safety net: mtl.train, mtl.sweep and mtl.compare.face_off price the whole request first
+        check_population(
+            cfg,
+            k,
+            DataShape(
+                n_train=n_train,
+                n_test=self.split.x_test.shape[0],
+                n_features=dataset.n_features,
+                n_regression=dataset.n_regression,
+                n_classes=dataset.n_classes,
+            ),
+        )
         self.method: WeightingMethod = METHODS[cfg.weighting.method](
             MethodContext(
                 n_members=k,

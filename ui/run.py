@@ -76,17 +76,17 @@ def setup_runtime() -> int:
     return configure_threads()
 
 
-def _secret_budget() -> int | None:
-    """``work_budget`` from Streamlit secrets, or None when there are none or it is malformed."""
+def _secret_budget() -> float | None:
+    """``work_budget`` (seconds) from Streamlit secrets, or None when absent or malformed."""
     try:
         value = st.secrets.get("work_budget")
     except (FileNotFoundError, KeyError, st.errors.StreamlitSecretNotFoundError):
         return None
     try:
-        budget = int(float(value)) if value is not None else None
+        budget = float(value) if value is not None else None
     except (TypeError, ValueError):
         return None
-    return budget if budget is not None and budget >= 0 else None
+    return budget if budget is not None and math.isfinite(budget) and budget >= 0 else None
 
 
 _work = threading.local()
