@@ -226,7 +226,7 @@ def population_counts(cfg: RunConfig, members: int, shape: DataShape) -> dict[st
     passes = epochs + 1 if mini else 1  # whole-split forward/backward passes besides the steps
     method = METHODS[cfg.weighting.method]
     gradient = 0.0
-    if method.uses_gradients:
+    if method.combines == "gradients":  # it works on the per-task gradients each step
         upper_bound = dict(cfg.weighting.params).get("upper_bound", 0)
         width = shared[-1].fan_out
         per_member = t * rows * width if upper_bound else t * p_shared
