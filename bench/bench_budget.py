@@ -178,10 +178,9 @@ def fit(rows: list[tuple[Case, DataShape, float]]) -> None:
     print("\nUNIT_COSTS = {")
     for key, value in zip(keys, coef[: len(keys)], strict=True):
         print(f'    "{key}": {value:.3g},')
-    print("}\nMETHOD_STEP_COSTS = {")
+    print("}\neach method's step_cost (its class attribute in mtl/weighting/<method>.py):")
     for method, value in zip(methods, coef[len(keys) :], strict=True):
-        print(f'    "{method}": {value:.3g},')
-    print("}")
+        print(f"    {method}: step_cost = {value:.3g}")
     fitted = a @ coef  # estimate / real, per case, with the fitted costs
     print(
         f"with them, real / estimate: min {1 / fitted.max():.2f}, max {1 / fitted.min():.2f}; "

@@ -60,6 +60,7 @@ from typing import Literal
 
 from mtl.config import LIMITS, TASKS, DataSpec, RunConfig, WeightingSpec
 from mtl.errors import ConfigError
+from mtl.weighting import METHODS
 
 DEFAULT_WORK_BUDGET = 20.0
 """Seconds of estimated computing one request may take (one core)."""
@@ -91,22 +92,6 @@ UNIT_COSTS: dict[str, float] = {
 }
 """Seconds per counted item (see :func:`population_counts`), as fitted by ``bench_budget.py
 --fit`` (non-negative least squares on relative error over 75 measured populations)."""
-
-METHOD_STEP_COSTS: dict[str, float] = {
-    "static": 6e-6,
-    "equal_sum": 0.0,
-    "equal_mean": 10e-6,
-    "uncertainty": 49e-6,
-    "dwa": 33e-6,
-    "rlw": 234e-6,
-    "famo": 87e-6,
-    "gradnorm": 86e-6,
-    "pcgrad": 227e-6,
-    "mgda": 123e-6,
-    "cagrad": 212e-6,
-    "imtl": 132e-6,
-}
-"""A weighting method's own fixed seconds per optimizer step (fitted like :data:`UNIT_COSTS`)."""
 
 BIG_PASS_BYTES = 64 * 2**20
 """A pass whose values take more than this no longer runs from the caches: its values cost
@@ -200,10 +185,9 @@ def population_counts(cfg: RunConfig, members: int, shape: DataShape) -> dict[st
     """What training ``members`` members under ``cfg`` on data of ``shape`` computes.
 
     Keys are those of :data:`UNIT_COSTS` plus ``"method_step"`` (optimizer steps, priced by the
-    method's entry in :data:`METHOD_STEP_COSTS`). See the module docstring for what each counts.
+    method's ``step_cost``). See the module docstring for what each counts.
     """
     from mtl.models import layers_of  # local: models imports torch
-    from mtl.weighting import METHODS
 
     k, epochs = members, cfg.epochs
     t = len(TASKS)
@@ -261,7 +245,7 @@ def population_counts(cfg: RunConfig, members: int, shape: DataShape) -> dict[st
 def population_seconds(cfg: RunConfig, members: int, shape: DataShape) -> float:
     """Estimated seconds (one core) to train ``members`` members under ``cfg``."""
     counts = population_counts(cfg, members, shape)
-    method_step = METHOD_STEP_COSTS.get(cfg.weighting.method, max(METHOD_STEP_COSTS.values()))
+    method_step = METHODS[cfg.weighting.method].step_cost
     total = counts.pop("method_step") * method_step
     return MARGIN * (total + sum(UNIT_COSTS[key] * value for key, value in counts.items()))
 
@@ -544,8 +528,6 @@ def _advice(request: Request, fits: Callable[[Request], bool]) -> str:
 
 def _methods_to_drop(request: Request, fits: Callable[[Request], bool]) -> list[str]:
     """The fewest costliest methods whose removal makes a face-off fit (labels), or []."""
-    from mtl.weighting import METHODS
-
     shape = request.data_shape()
     cost = {
         m: population_seconds(face_off_config(request.cfg, m), request.seeds, shape)

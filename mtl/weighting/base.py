@@ -83,6 +83,10 @@ class WeightingMethod:
     name: ClassVar[str] = ""
     label: ClassVar[str] = ""
     citation: ClassVar[str] = ""
+    step_cost: ClassVar[float] = 250e-6
+    """The method's own fixed seconds per optimizer step, beyond the engine's work, for the work
+    budget (:mod:`mtl.budget`); measured by ``bench/bench_budget.py --fit``. The default is a
+    cautious figure for a method not yet measured."""
     kind: ClassVar[Literal["loss", "gradient"]] = "loss"
     """What the method reads: the losses alone, or the per-task gradients too."""
     combines: ClassVar[Literal["losses", "gradients"]] = "losses"

@@ -171,6 +171,7 @@ class CAGrad(WeightingMethod):
     """CAGrad (Liu et al., 2021): maximise the worst task's improvement near the mean gradient."""
 
     name = "cagrad"
+    step_cost = 212e-6
     label = "CAGrad"
     citation = (
         "Liu, Liu, Jin, Stone & Liu (2021), Conflict-Averse Gradient Descent for Multi-task "

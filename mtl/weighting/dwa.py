@@ -47,6 +47,7 @@ class DWA(WeightingMethod):
     """Dynamic Weight Average (Liu, Johns & Davison, 2019): ``T softmax(L(e-1)/L(e-2) / Temp)``."""
 
     name = "dwa"
+    step_cost = 33e-6
     label = "Dynamic Weight Average (DWA)"
     citation = (
         "Liu, Johns & Davison (2019), End-to-End Multi-Task Learning with Attention, CVPR "

@@ -75,6 +75,7 @@ class FAMO(WeightingMethod):
     """FAMO (Liu, Feng, Stone & Liu, 2023): softmax logits ``[K, T]`` learned from loss changes."""
 
     name = "famo"
+    step_cost = 87e-6
     label = "FAMO"
     citation = (
         "Liu, Feng, Stone & Liu (2023), FAMO: Fast Adaptive Multitask Optimization, NeurIPS "

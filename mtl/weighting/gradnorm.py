@@ -86,6 +86,7 @@ class GradNorm(WeightingMethod):
     """GradNorm (Chen et al., 2018): weights ``[K, T]`` learned from last-shared-layer norms."""
 
     name = "gradnorm"
+    step_cost = 86e-6
     label = "GradNorm"
     citation = (
         "Chen, Badrinarayanan, Lee & Rabinovich (2018), GradNorm: Gradient Normalization for "

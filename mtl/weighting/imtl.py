@@ -89,6 +89,7 @@ class IMTL(WeightingMethod):
     """
 
     name = "imtl"
+    step_cost = 132e-6
     label = "IMTL"
     citation = (
         "Liu, Li, Kuang, Xue, Chen, Yang, Liao & Zhang (2021), Towards Impartial Multi-task "

@@ -198,6 +198,7 @@ class MGDA(WeightingMethod):
     """MGDA (Sener & Koltun, 2018): the min-norm convex combination of the task gradients."""
 
     name = "mgda"
+    step_cost = 123e-6
     label = "MGDA"
     citation = (
         "Sener & Koltun (2018), Multi-Task Learning as Multi-Objective Optimization, NeurIPS "

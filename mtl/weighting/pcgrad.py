@@ -126,6 +126,7 @@ class PCGrad(WeightingMethod):
     """
 
     name = "pcgrad"
+    step_cost = 227e-6
     label = "PCGrad"
     citation = (
         "Yu, Kumar, Gupta, Levine, Hausman & Finn (2020), Gradient Surgery for Multi-Task "

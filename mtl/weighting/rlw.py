@@ -30,6 +30,7 @@ class RLW(WeightingMethod):
     """Random Loss Weighting (Lin et al., 2022): ``w = softmax(z)``, ``z ~ N(0, I)`` every step."""
 
     name = "rlw"
+    step_cost = 234e-6
     label = "Random Loss Weighting (RLW)"
     citation = (
         "Lin, Ye, Zhang & Tsang (2022), Reasonable Effectiveness of Random Weighting: A Litmus "

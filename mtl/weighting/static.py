@@ -15,6 +15,7 @@ class Static(WeightingMethod):
     """Static weights ``w_t`` chosen by hand: ``L = sum_t w_t L_t``."""
 
     name = "static"
+    step_cost = 6e-6
     label = "Static weights"
     citation = "Weighted sum of losses (the article; the notebook's alpha form)."
     uses_base_weights = True
@@ -41,6 +42,7 @@ class EqualSum(WeightingMethod):
     """Equal weighting by summation: ``L = sum_t L_t`` (every ``w_t = 1``)."""
 
     name = "equal_sum"
+    step_cost = 0.0
     label = "Equal weights (sum)"
     citation = "The article's 'Summing Losses': total_loss = loss1 + loss2."
     explanation = (
@@ -65,6 +67,7 @@ class EqualMean(WeightingMethod):
     """Equal weighting by averaging: ``L = (1/T) sum_t L_t`` (every ``w_t = 1/T``)."""
 
     name = "equal_mean"
+    step_cost = 10e-6
     label = "Equal weights (mean)"
     citation = "Averaging task losses, the usual multi-task baseline (e.g. LibMTL's EW)."
     explanation = (

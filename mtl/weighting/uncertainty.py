@@ -65,6 +65,7 @@ class UncertaintyWeighting(WeightingMethod):
     """Uncertainty weighting (Kendall, Gal & Cipolla, 2018): learned log-variances ``s [K, T]``."""
 
     name = "uncertainty"
+    step_cost = 49e-6
     label = "Uncertainty weighting"
     citation = (
         "Kendall, Gal & Cipolla (2018), Multi-Task Learning Using Uncertainty to Weigh Losses for "
