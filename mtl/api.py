@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 from mtl.config import ConfigError, RunConfig, WeightingSpec, check_range
 from mtl.engine import Population, ProgressFn, train_population
@@ -39,7 +40,8 @@ def sweep(
             "sweep", (len(weight_list), len(seed_list)), "at least one weight and seed"
         )
     for w in weight_list:  # same checks as a single run's weights, with the same messages
-        WeightingSpec(method=cfg.weighting.method, weights=w, params=cfg.weighting.params)
+        pair = cast("tuple[float, float]", w)  # its length is what WeightingSpec checks
+        WeightingSpec(method=cfg.weighting.method, weights=pair, params=cfg.weighting.params)
     for s in seed_list:
         check_range("seed", s)
     population = Population(

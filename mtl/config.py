@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, Literal
 
-from mtl.errors import ConfigError
+from mtl.errors import ConfigError as ConfigError  # re-exported: older imports name it here
 
 if TYPE_CHECKING:
     from mtl.data.base import Dataset

@@ -427,7 +427,7 @@ def _valid_rows(numbers: pd.DataFrame, classes: pd.Series, drop_invalid: bool) -
         classes.dtype
     ):
         bad[classes.name] |= ~np.isfinite(classes.to_numpy(dtype=np.float64, na_value=np.nan))
-    invalid = bad.any(axis=1).to_numpy()
+    invalid: np.ndarray = bad.any(axis=1).to_numpy()
     if drop_invalid or not invalid.any():
         return ~invalid
     counts = bad.sum()
