@@ -132,7 +132,6 @@ def test_the_page_configures_the_allocator_once(monkeypatch: pytest.MonkeyPatch)
 
     mallopt = _Recorder()
     monkeypatch.setattr(runtime, "_libc_function", lambda name: mallopt)
-    monkeypatch.setattr(run, "configure_allocator", runtime.configure_allocator)
     run.setup_runtime.clear()
     try:
         run.setup_runtime()
