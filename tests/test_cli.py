@@ -1,8 +1,10 @@
 """The command line: real training, clear errors."""
 
+import pytest
 import torch
 
-from mtl.__main__ import main
+from mtl.__main__ import _parser, main
+from mtl.data import DATASETS
 
 
 def test_notebook_by_default_prints_its_figures(capsys):
@@ -27,3 +29,16 @@ def test_bad_value_exits_2_with_the_reason(capsys):
 def test_threads_are_limited(capsys):
     main(["--epochs", "1"])
     assert torch.get_num_threads() == 1
+
+
+def test_every_registered_dataset_is_offered():
+    choices = next(a.choices for a in _parser()._actions if a.dest == "dataset")
+    assert set(choices) == set(DATASETS)
+    assert {"iris", "penguins", "autompg"} <= set(choices)
+
+
+@pytest.mark.parametrize("name", ["iris", "autompg"])
+def test_a_bundled_dataset_trains_from_the_command_line(capsys, name):
+    assert main(["--preset", "penguins", "--dataset", name, "--epochs", "3"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"penguins on {name}: 1 member(s), 3 epochs")
