@@ -3,7 +3,6 @@
 from pathlib import Path
 
 from packaging.requirements import Requirement
-
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
