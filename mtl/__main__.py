@@ -6,6 +6,7 @@ Examples::
     python -m mtl --preset conflicting --alpha 0.8
     python -m mtl --preset penguins --method equal_mean --epochs 300
     python -m mtl --preset conflicting --sweep 11 --seeds 3
+    python -m mtl --preset penguins --dataset iris   # any bundled dataset, the preset's model
 
 A sweep is the page's (:mod:`mtl.sweeps`): static weights ``(alpha, 1 - alpha)`` on an even grid,
 seeds from the run's own seed on.
@@ -17,6 +18,7 @@ import argparse
 import sys
 
 import mtl
+from mtl.data import DATASETS
 from mtl.runtime import configure_threads
 from mtl.sweeps import MAX_POINTS, MAX_SEEDS, seeds_from, sweep_config, sweep_weights
 
@@ -24,6 +26,11 @@ from mtl.sweeps import MAX_POINTS, MAX_SEEDS, seeds_from, sweep_config, sweep_we
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m mtl", description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="notebook", choices=mtl.PRESETS)
+    parser.add_argument(
+        "--dataset",
+        choices=list(DATASETS),  # every registered dataset, bundled real ones included
+        help="train on this dataset instead of the preset's (keeps the preset's other settings)",
+    )
     parser.add_argument("--alpha", type=float, help="weights (alpha, 1 - alpha)")
     parser.add_argument("--method", help="weighting method, e.g. static, equal_mean")
     parser.add_argument("--epochs", type=int)
@@ -48,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
 def _config(args: argparse.Namespace) -> mtl.RunConfig:
     cfg = mtl.preset(args.preset)
     changes: dict[str, object] = {}
+    if args.dataset is not None:
+        changes["data.name"] = args.dataset
     if args.alpha is not None:
         changes["weighting.weights"] = mtl.WeightingSpec.alpha(args.alpha).weights
     if args.method is not None:
@@ -84,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     split = "test" if cfg.data.test_fraction > 0 else "train"
     columns = ["w_regression", "seed", f"{split}_mse", f"{split}_accuracy", "diverged"]
     print(
-        f"{args.preset}: {result.n_members} member(s), {cfg.epochs} epochs, "
+        f"{args.preset}{'' if args.dataset is None else ' on ' + args.dataset}: "
+        f"{result.n_members} member(s), {cfg.epochs} epochs, "
         f"{cfg.weighting.method} weighting, {result.seconds:.2f} s ({split} split)"
     )
     print(result.summary[columns].to_string(index=False, float_format="%.4f"))

@@ -8,6 +8,7 @@ says what to lower; :func:`mtl.budget.price` gives the same estimate without run
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 from mtl.budget import Request, check_request
 from mtl.config import ConfigError, RunConfig, WeightingSpec, check_range
@@ -49,7 +50,8 @@ def sweep(
             "sweep", (len(weight_list), len(seed_list)), "at least one weight and seed"
         )
     for w in weight_list:  # same checks as a single run's weights, with the same messages
-        WeightingSpec(method=cfg.weighting.method, weights=w, params=cfg.weighting.params)
+        pair = cast("tuple[float, float]", w)  # its length is what WeightingSpec checks
+        WeightingSpec(method=cfg.weighting.method, weights=pair, params=cfg.weighting.params)
     for s in seed_list:
         check_range("seed", s)
     check_request(Request.sweep(cfg, len(weight_list), len(seed_list)))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Literal
+from typing import Any, Literal
 
 import altair as alt
 import numpy as np
@@ -181,7 +181,7 @@ def components_chart(
         opacity=alt.OpacityValue(0),
         tooltip=tooltip,
     )
-    return alt.layer(marks, points, data=frame).properties(height=height)
+    return alt.LayerChart(layer=[marks, points], data=frame).properties(height=height)
 
 
 def losses_chart(
@@ -196,7 +196,7 @@ def losses_chart(
     frame = frame[["epoch", "split", "component", "loss", "weight"]]
     components = _present(frame, "component", COMPONENTS)
     splits = _present(frame, "split", ("train", "test"))
-    line = (
+    line: alt.Chart = (
         alt.Chart(frame)
         .mark_line(strokeWidth=2)
         .encode(
@@ -217,9 +217,11 @@ def losses_chart(
         )
         .properties(height=height, width=_panel_width(width, len(components)))
     )
-    return line.facet(
+    # altair's generated resolve_scale is annotated to return Any
+    chart: alt.FacetChart = line.facet(
         column=alt.Column("component:N", sort=components, title=None),
     ).resolve_scale(y="independent")
+    return chart
 
 
 def _panel_width(total: int, panels: int) -> int:
@@ -236,7 +238,7 @@ def metrics_chart(
     frame["title"] = frame["metric"].map(METRIC_TITLES).fillna(frame["metric"])
     titles = [METRIC_TITLES[m] for m in METRIC_TITLES if m in set(frame["metric"])]
     splits = _present(frame, "split", ("train", "test"))
-    line = (
+    line: alt.Chart = (
         alt.Chart(frame)
         .mark_line(strokeWidth=2)
         .encode(
@@ -261,9 +263,9 @@ def metrics_chart(
         )
         .properties(height=height, width=_panel_width(width, 2))
     )
-    return line.facet(facet=alt.Facet("title:N", sort=titles, title=None), columns=2).resolve_scale(
-        y="independent"
-    )
+    facets = line.facet(facet=alt.Facet("title:N", sort=titles, title=None), columns=2)
+    chart: alt.FacetChart = facets.resolve_scale(y="independent")  # altair: Any
+    return chart
 
 
 def weights_chart(history: pd.DataFrame, *, member: int = 0, height: int = 320) -> alt.LayerChart:
@@ -298,7 +300,7 @@ def weights_chart(history: pd.DataFrame, *, member: int = 0, height: int = 320) 
             alt.Tooltip("weight:Q", format=".4g"),
         ],
     )
-    return alt.layer(line, points, data=frame).properties(height=height)
+    return alt.LayerChart(layer=[line, points], data=frame).properties(height=height)
 
 
 def _diagnostic(diagnostics: pd.DataFrame, name: str, member: int) -> pd.DataFrame:
@@ -310,18 +312,19 @@ def _diagnostic(diagnostics: pd.DataFrame, name: str, member: int) -> pd.DataFra
 
 def _reference_rule(y: float) -> alt.Chart:
     """A dashed horizontal rule at ``y`` (zero cosine, balanced norms)."""
-    return (
+    rule: alt.Chart = (
         alt.Chart(pd.DataFrame({"y": [y]}))
         .mark_rule(color="#6B7280", strokeDash=[4, 4])
         .encode(y=alt.Y("y:Q"))
     )
+    return rule
 
 
 def _diagnostic_line(
     frame: pd.DataFrame, title: str, scale: alt.Scale, label: str, fmt: str
 ) -> alt.Chart:
     """One diagnostic's ``value`` over epochs, with points and a tooltip."""
-    return (
+    line: alt.Chart = (
         alt.Chart(frame)
         .mark_line(color="#4B5563", strokeWidth=2, point=alt.OverlayMarkDef(size=12))
         .encode(
@@ -330,6 +333,7 @@ def _diagnostic_line(
             tooltip=[alt.Tooltip("epoch:Q"), alt.Tooltip("value:Q", title=label, format=fmt)],
         )
     )
+    return line
 
 
 def cosine_chart(
@@ -350,7 +354,7 @@ def cosine_chart(
     line = _diagnostic_line(
         frame, "cosine between task gradients", alt.Scale(domain=[-1, 1]), "cosine", ".3f"
     )
-    return alt.layer(shade, zero, line).properties(height=height)
+    return alt.LayerChart(layer=[shade, zero, line]).properties(height=height)
 
 
 def norm_ratio_chart(
@@ -367,7 +371,7 @@ def norm_ratio_chart(
     line = _diagnostic_line(
         frame, "gradient norm ratio (reg / cls)", alt.Scale(type="log"), "ratio", ".3g"
     )
-    return alt.layer(one, line).properties(height=height)
+    return alt.LayerChart(layer=[one, line]).properties(height=height)
 
 
 _PLAIN_FIELD = re.compile(r"[^\W\d]\w*(?: \w+)*")
@@ -432,7 +436,7 @@ def data_chart(
         extra["fillOpacity"] = alt.FillOpacityValue(
             **alt.when(alt.datum[split] == "test").then(alt.value(0.0)).otherwise(alt.value(0.6))
         )
-    return (
+    chart: alt.Chart = (
         alt.Chart(data)
         .mark_point(filled=False, size=45, strokeWidth=1.5)
         .encode(
@@ -458,6 +462,7 @@ def data_chart(
         )
         .properties(height=height)
     )
+    return chart
 
 
 def _class_scale(classes: pd.Series) -> alt.Scale:
@@ -487,7 +492,7 @@ def class_strip_chart(
     The points are jittered vertically within their row so overlapping values stay visible.
     """
     data = _plain(frame)
-    return (
+    chart: alt.Chart = (
         alt.Chart(data, title=title)
         .mark_circle(size=40, opacity=0.7)
         .transform_calculate(jitter="sqrt(-2*log(random()))*cos(2*PI*random())")
@@ -500,6 +505,7 @@ def class_strip_chart(
         )
         .properties(height=height)
     )
+    return chart
 
 
 # ---------------------------------------------------------------- comparisons
@@ -550,9 +556,9 @@ def _series_scale(names: list[str], colors: dict[str, str] | None) -> alt.Scale:
 
 def _objective_axis(
     split: str, objective: str, log: bool = False, domain: list[float] | None = None, **axis: object
-) -> dict:
+) -> dict[str, Any]:
     """Title and scale of an axis showing ``split``'s ``objective`` (log and domain optional)."""
-    options: dict[str, object] = {"type": "log"} if log else {"zero": False}
+    options: dict[str, Any] = {"type": "log"} if log else {"zero": False}
     if domain is not None:
         options |= {"domain": domain, "nice": False}
     return {
@@ -721,7 +727,7 @@ def pareto_chart(
             )
             .encode(x=x, y=y, tooltip=tooltip)
         )
-    return alt.layer(*layers).properties(height=height)
+    return alt.LayerChart(layer=layers).properties(height=height)
 
 
 def sweep_metrics_chart(
@@ -802,7 +808,8 @@ def sweep_metrics_chart(
                 height=height, width=_panel_width(width, 2), title=y_axis["title"]
             )
         )
-    return alt.hconcat(*panels).resolve_scale(y="independent")
+    chart: alt.HConcatChart = alt.hconcat(*panels).resolve_scale(y="independent")  # altair: Any
+    return chart
 
 
 def face_off_chart(
@@ -914,7 +921,7 @@ def face_off_chart(
         )
         .add_params(_zoom()),
     ]
-    return alt.layer(*layers).properties(height=height)
+    return alt.LayerChart(layer=layers).properties(height=height)
 
 
 def curves_chart(
@@ -949,7 +956,7 @@ def curves_chart(
     ]
     if "split" in data:
         tooltip.append(alt.Tooltip("split:N"))
-    line = (
+    line: alt.Chart = (
         alt.Chart(data)
         .mark_line(strokeWidth=2)
         .encode(
@@ -972,6 +979,6 @@ def curves_chart(
         .add_params(select)
         .properties(height=height, width=_panel_width(width, 2))
     )
-    return line.facet(facet=alt.Facet("title:N", sort=titles, title=None), columns=2).resolve_scale(
-        y="independent"
-    )
+    facets = line.facet(facet=alt.Facet("title:N", sort=titles, title=None), columns=2)
+    chart: alt.FacetChart = facets.resolve_scale(y="independent")  # altair: Any
+    return chart

@@ -103,6 +103,10 @@ def _init_linear(layer: Layer, g: torch.Generator) -> torch.Tensor:
     return torch.cat((weight.t().reshape(-1), bias))
 
 
+LayerViews = dict[str, tuple[torch.Tensor, torch.Tensor]]
+"""Each layer's ``(weight [M, in, out], bias [M, 1, out])`` views, by layer name."""
+
+
 class PopulationModel:
     """K independent copies of one model shape.
 
@@ -179,13 +183,13 @@ class PopulationModel:
         total = sum(sizes)
         return slice(total - sizes[-1], total)
 
-    def layer_views(self, theta: torch.Tensor) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    def layer_views(self, theta: torch.Tensor) -> LayerViews:
         """Per-layer ``(weight [M, in, out], bias [M, 1, out])`` views of ``theta [M, P]``.
 
         The weight view is the transpose of ``nn.Linear.weight``; no data is copied.
         """
         m = theta.shape[0]
-        pieces = theta.split(self.pieces, dim=1)
+        pieces = torch.split(theta, self.pieces, dim=1)
         return {
             layer.name: (
                 pieces[2 * i].view(m, layer.fan_in, layer.fan_out),
@@ -208,7 +212,7 @@ class PopulationModel:
             x = x.expand(weight.shape[0], -1, -1)
         return torch.baddbmm(bias, x, weight)
 
-    def _trunk(self, views: dict, x: torch.Tensor) -> torch.Tensor:
+    def _trunk(self, views: LayerViews, x: torch.Tensor) -> torch.Tensor:
         h = x
         for i in range(self.spec.depth):
             h = self.activation(self._linear(views[f"trunk{i}"], h))

@@ -68,9 +68,10 @@ MMAP_BYTES = 32 << 20
 def _libc_function(name: str) -> Callable[..., int] | None:
     """A glibc function, or None where the C library has none (macOS, musl)."""
     try:
-        return getattr(ctypes.CDLL(None), name)
+        function: Callable[..., int] = getattr(ctypes.CDLL(None), name)
     except (AttributeError, OSError):
         return None
+    return function
 
 
 def configure_allocator(trim: int = TRIM_BYTES, mmap: int = MMAP_BYTES) -> bool:

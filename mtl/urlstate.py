@@ -112,10 +112,10 @@ def _parse(key: str, raw: str, current: Any, messages: list[str], label: str = "
     label = label or key
     text = raw.strip()
     if key in CHOICES or key == "data.name":
-        allowed = CHOICES.get(key) or tuple(DATASETS)
-        if text in allowed:
+        choices = CHOICES.get(key) or tuple(DATASETS)
+        if text in choices:
             return text
-        messages.append(f"{label}={raw!r} is not one of {', '.join(allowed)}; kept {current!r}.")
+        messages.append(f"{label}={raw!r} is not one of {', '.join(choices)}; kept {current!r}.")
         return _INVALID
     if isinstance(current, bool):
         lowered = text.lower()

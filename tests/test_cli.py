@@ -1,8 +1,10 @@
 """The command line: real training, clear errors."""
 
+import pytest
 import torch
 
-from mtl.__main__ import main
+from mtl.__main__ import _parser, main
+from mtl.data import DATASETS
 
 
 def test_notebook_by_default_prints_its_figures(capsys):
@@ -58,3 +60,16 @@ def test_sweep_refuses_a_method_and_too_many_points(capsys):
     assert "--method" in capsys.readouterr().err
     assert main(["--sweep", "500"]) == 2
     assert "sweep.points" in capsys.readouterr().err
+
+
+def test_every_registered_dataset_is_offered():
+    choices = next(a.choices for a in _parser()._actions if a.dest == "dataset")
+    assert set(choices) == set(DATASETS)
+    assert {"iris", "penguins", "autompg"} <= set(choices)
+
+
+@pytest.mark.parametrize("name", ["iris", "autompg"])
+def test_a_bundled_dataset_trains_from_the_command_line(capsys, name):
+    assert main(["--preset", "penguins", "--dataset", name, "--epochs", "3"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"penguins on {name}: 1 member(s), 3 epochs")

@@ -103,8 +103,12 @@ def test_metrics_are_computed_on_whole_splits():
     h = result.history
     reg = h[(h.component == "regression") & (h.split == "test")].loss.to_numpy()
     np.testing.assert_allclose(reg, m[(m.metric == "mse") & (m.split == "test")].value, rtol=1e-6)
+    # the summary's final figures are the metrics' last epoch
     s = result.summary.iloc[0]
-    assert s.test_accuracy == pytest.approx(last.pipe(lambda _: s.test_accuracy))
+    test_last = m[(m.epoch == BASE.epochs) & (m.split == "test")].set_index("metric").value
+    assert s.test_accuracy == pytest.approx(test_last["accuracy"])
+    assert s.test_mse == pytest.approx(test_last["mse"])
+    assert s.train_mse == pytest.approx(last["mse"])
     assert 0.0 <= s.test_accuracy <= 1.0
 
 
@@ -124,8 +128,12 @@ def test_conflicting_tasks_have_negative_cosine_aligned_positive():
         d = mtl.train(cfg.with_(epochs=1)).diagnostics
         return d[(d.epoch == 0) & (d.diagnostic == "cosine")].value.iloc[0]
 
-    # The article shape's single layer: regression output 0 and class logit 0 read the same unit.
-    assert first_cosine(0.0) != pytest.approx(first_cosine(180.0))
+    # The article shape's single layer: regression output 0 and class logit 0 are the same unit.
+    # Regression wants it to grow along u; classification wants logit 0 to grow on class 0's
+    # side, the low end of v. At angle 0 (v = u) the tasks pull that unit opposite ways; at 180
+    # (v = -u) the same way. Checked over seeds 0-4: -0.6..-0.2 against 0.58..0.69.
+    conflicting, aligned = first_cosine(0.0), first_cosine(180.0)
+    assert conflicting < 0 < aligned
 
 
 def test_divergent_member_is_frozen_and_flagged_others_go_on():

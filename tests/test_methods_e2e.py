@@ -53,9 +53,16 @@ def test_trains_the_conflicting_preset(method):
             assert np.ptp(regression) > 1e-6
 
 
-@pytest.mark.parametrize(
-    "method", [m for m in ("uncertainty", "gradnorm", "dwa", "rlw", "famo") if m in METHODS]
-)
+STATEFUL = ("uncertainty", "gradnorm", "dwa", "rlw", "famo")
+"""Methods with per-member state (learned weights, loss history, random draws)."""
+
+
+def test_every_listed_method_is_registered():
+    # a renamed or removed method must fail here, not silently drop out of the tests below
+    assert set(STATEFUL) | STATIC <= set(METHODS)
+
+
+@pytest.mark.parametrize("method", STATEFUL)
 def test_a_population_member_reproduces_its_solo_run(method):
     # Member k of a 3-seed population trains exactly like a K = 1 run with its seed: the
     # method's state is per member (RLW's draws included).

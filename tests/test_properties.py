@@ -9,6 +9,7 @@ explore many configurations quickly; the strategies cover every dataset, shape, 
 import math
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -101,6 +102,7 @@ def valid_configs(draw: st.DrawFn) -> mtl.RunConfig:
     )
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(cfg=valid_configs())
 def test_valid_configs_train_to_finite_histories_or_flag_divergence(cfg):
@@ -146,6 +148,7 @@ def invalid_changes(draw: st.DrawFn) -> dict:
     return {field: bad}
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(changes=invalid_changes())
 def test_invalid_values_raise_config_error_and_nothing_else(changes):

@@ -85,6 +85,7 @@ def test_the_libc_lookup_names_a_missing_function_none() -> None:
     assert runtime._libc_function("no_such_function_in_any_libc") is None
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not GLIBC, reason="malloc_trim is glibc's")
 def test_release_memory_returns_freed_pages_to_the_system() -> None:
     """64 MB freed behind a block still in use stays resident until release_memory.
@@ -132,7 +133,6 @@ def test_the_page_configures_the_allocator_once(monkeypatch: pytest.MonkeyPatch)
 
     mallopt = _Recorder()
     monkeypatch.setattr(runtime, "_libc_function", lambda name: mallopt)
-    monkeypatch.setattr(run, "configure_allocator", runtime.configure_allocator)
     run.setup_runtime.clear()
     try:
         run.setup_runtime()

@@ -650,7 +650,7 @@ def _valid_rows(numbers: pd.DataFrame, classes: pd.Series, drop_invalid: bool) -
     values = numbers.to_numpy(dtype=np.float64)
     bad = pd.DataFrame(~np.isfinite(values), columns=numbers.columns)
     bad[classes.name] = (classes == "").to_numpy()
-    invalid = bad.any(axis=1).to_numpy()
+    invalid: np.ndarray = bad.any(axis=1).to_numpy()
     if drop_invalid or not invalid.any():
         return ~invalid
     counts = bad.sum()

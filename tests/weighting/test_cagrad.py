@@ -100,6 +100,7 @@ def test_two_task_solution_beats_a_fine_grid(g):
     assert objective(g, w_star[None], c)[0] <= grid + 1e-10 * scale(g)
 
 
+@pytest.mark.slow
 @FAST
 @given(grad_matrices(t_min=2, t_max=3, p_min=2, p_max=4))
 def test_direction_stays_in_the_ball_and_attains_the_dual_value(g):

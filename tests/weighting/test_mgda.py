@@ -150,6 +150,7 @@ def test_matches_torchjd_for_two_tasks():
     torch.testing.assert_close(ours, theirs, atol=1e-10, rtol=0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("T", [3, 4, 5])
 def test_matches_torchjd_for_more_tasks(T):
     # Convention difference: TorchJD runs plain Frank-Wolfe (O(1/k)) and stops when the step falls
