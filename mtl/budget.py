@@ -204,7 +204,7 @@ def population_counts(cfg: RunConfig, members: int, shape: DataShape) -> dict[st
     n_train, n_test = shape.n_train, shape.n_test
     batch = cfg.optim.batch_size
     mini = batch is not None and batch < n_train
-    rows = batch if mini else n_train
+    rows = batch if batch is not None and mini else n_train
     steps_per_epoch = -(-n_train // rows) if mini else 1
     steps = epochs * steps_per_epoch
     passes = epochs + 1 if mini else 1  # whole-split forward/backward passes besides the steps

@@ -19,7 +19,6 @@ not apply. What each spec normalises is listed in its docstring.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Collection
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, Literal
@@ -71,20 +70,25 @@ def _defaults(spec: Any) -> dict[str, Any]:
     return {name: default for name, default, _ in _plan(type(spec))}
 
 
-@functools.cache
+_PLANS: dict[type, tuple[tuple[str, Any, type | None], ...]] = {}
+
+
 def _plan(cls: type) -> tuple[tuple[str, Any, type | None], ...]:
     """Per field of the spec class ``cls``: its name, its default and the number type it holds.
 
     The type is ``int`` for a field with an integer range in ``LIMITS``, ``float`` for another
     ranged field, ``None`` for the rest. Cached: specs are built on every rerun of the page.
     """
+    if cls in _PLANS:
+        return _PLANS[cls]
     section = cls.__name__.removesuffix("Spec").lower()
     plan = []
     for f in fields(cls):
         allowed = LIMITS.get(f"{section}.{f.name}")
         kind = None if allowed is None else int if allowed.integer else float
         plan.append((f.name, f.default, kind))
-    return tuple(plan)
+    _PLANS[cls] = tuple(plan)
+    return _PLANS[cls]
 
 
 def _settle(spec: Any, unused: Collection[str]) -> None:

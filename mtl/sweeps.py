@@ -29,7 +29,9 @@ DEFAULT_SEEDS = 3
 
 def _integer_in(value: object, lo: int, hi: int) -> bool:
     """Whether ``value`` is an integer (not a bool) with ``lo <= value <= hi``."""
-    return isinstance(value, Integral) and not isinstance(value, bool) and lo <= value <= hi
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        return False
+    return lo <= int(value) <= hi
 
 
 def alpha_grid(points: int) -> tuple[float, ...]:

@@ -122,9 +122,9 @@ def test_with_changes_nested_and_top_level_fields():
 
 
 def test_params_are_sorted_so_equal_specs_hash_equal():
-    a = mtl.WeightingSpec(method="gradnorm", params=(("weight_lr", 0.1), ("alpha", 1.5)))
-    b = mtl.WeightingSpec(method="gradnorm", params=(("alpha", 1.5), ("weight_lr", 0.1)))
-    assert a.params == (("alpha", 1.5), ("weight_lr", 0.1))
+    a = mtl.WeightingSpec(method="gradnorm", params=(("weight_lr", 0.1), ("alpha", 2.0)))
+    b = mtl.WeightingSpec(method="gradnorm", params=(("alpha", 2.0), ("weight_lr", 0.1)))
+    assert a.params == (("alpha", 2.0), ("weight_lr", 0.1))
     assert a == b and hash(a) == hash(b)
     assert mtl.WeightingSpec(method="static", params=()) == mtl.WeightingSpec(method="static")
 

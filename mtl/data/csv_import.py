@@ -38,10 +38,10 @@ import io
 import os
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -185,8 +185,9 @@ class Table:
 
 def _parsed_as_numbers(column: pd.Series) -> bool:
     """Whether pandas read ``column`` as numbers or booleans (not text, not big integers)."""
-    return pd.api.types.is_bool_dtype(column.dtype) or (
-        pd.api.types.is_numeric_dtype(column.dtype) and column.dtype != object
+    return bool(
+        pd.api.types.is_bool_dtype(column.dtype)
+        or (pd.api.types.is_numeric_dtype(column.dtype) and column.dtype != object)
     )
 
 
@@ -353,7 +354,7 @@ def _decode(data: bytes) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _lines(text: str, separator: str) -> csv.Reader:
+def _lines(text: str, separator: str) -> Iterator[list[str]]:
     """The csv module's reader over ``text`` (quote-aware), never raising on odd quoting."""
     return csv.reader(io.StringIO(text), delimiter=separator, strict=False)
 
@@ -677,13 +678,16 @@ def _encode_classes(classes: pd.Series, decimal_mark: str) -> tuple[list[int], t
     texts = classes.tolist()
     distinct = list(dict.fromkeys(texts))
     numbers = {text: _exact(text, decimal_mark) for text in distinct}
-    if all(number is not None for number in numbers.values()):
-        keys: dict[str, object] = dict(numbers)
-        labels = {numbers[text]: _number_label(numbers[text]) for text in distinct}
+    exact = {text: number for text, number in numbers.items() if number is not None}
+    keys: dict[str, Any]
+    labels: dict[Any, str]
+    if len(exact) == len(numbers):
+        keys = dict(exact)
+        labels = {number: _number_label(number) for number in exact.values()}
     else:
         keys = {text: text for text in distinct}
         labels = {text: text for text in distinct}
-    values = sorted(set(keys.values()))  # type: ignore[type-var]
+    values = sorted(set(keys.values()))
     name = str(classes.name)
     if len(values) < 2:
         shown = _shown(labels[values[0]]) if values else "none"

@@ -107,7 +107,7 @@ class HParam:
             return int(value)
         if kind == "number":
             return float(value)
-        return value
+        return bool(value) if kind == "switch" else str(value)
 
 
 def check_params(owner: str, hparams: tuple[HParam, ...], params: dict[str, Any]) -> None:

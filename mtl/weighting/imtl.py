@@ -128,7 +128,7 @@ class IMTL(WeightingMethod):
     @property
     def mode(self) -> str:
         """``"hybrid"``, ``"gradient"`` or ``"loss"``."""
-        return self.params["mode"]
+        return str(self.params["mode"])
 
     @classmethod
     def from_grads(
