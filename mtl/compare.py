@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from mtl.config import ConfigError, RunConfig, WeightingSpec
-from mtl.engine import Population, ProgressFn, train_population
+from mtl.engine import Population, ProgressFn, StopFn, train_population
 from mtl.results import Result
 
 OBJECTIVES: dict[str, bool] = {"mse": False, "accuracy": True}
@@ -88,13 +88,15 @@ def face_off(
     methods: Sequence[str],
     seeds: Sequence[int] = (0, 1, 2),
     on_progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
 ) -> FaceOff:
     """Train each method in ``methods`` over ``seeds`` (one batched population per method).
 
     Every method starts from ``cfg``: the static method keeps ``cfg``'s weights, a method equal
     to ``cfg``'s keeps its hyper-parameters, and the others use their papers' defaults. The
     single-task baselines are trained too, as one more population. ``on_progress(done, total)``
-    counts epochs over all populations.
+    counts epochs over all populations; ``should_stop()`` is passed to every population's training
+    (:class:`mtl.engine.Cancelled` ends the whole face-off, returning nothing).
     """
     if not methods:
         raise ConfigError("face_off.methods", list(methods), "at least one method")
@@ -114,7 +116,9 @@ def face_off(
         spec = WeightingSpec(method=method, weights=cfg.weighting.weights, params=params)
         run_cfg = cfg.with_(weighting=spec)
         population = Population(weights=(spec.weights,) * len(seeds), seeds=seeds)
-        results[method] = train_population(run_cfg, population, progress_from(i * cfg.epochs))
+        results[method] = train_population(
+            run_cfg, population, progress_from(i * cfg.epochs), should_stop
+        )
     baseline_cfg = cfg.with_(weighting=WeightingSpec(method="static", weights=(1.0, 0.0)))
     baseline = train_population(
         baseline_cfg,
@@ -122,6 +126,7 @@ def face_off(
             weights=((1.0, 0.0),) * len(seeds) + ((0.0, 1.0),) * len(seeds), seeds=seeds + seeds
         ),
         progress_from(len(methods) * cfg.epochs),
+        should_stop,
     )
     summary = pd.concat(
         [r.summary.assign(method=name) for name, r in results.items()], ignore_index=True
