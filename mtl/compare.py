@@ -16,7 +16,7 @@ import pandas as pd
 
 from mtl.config import ConfigError, RunConfig, WeightingSpec
 from mtl.engine import Population, ProgressFn, StopFn, train_population
-from mtl.results import Result
+from mtl.results import Result, full_log_limit
 
 OBJECTIVES: dict[str, bool] = {"mse": False, "accuracy": True}
 """Metric -> whether higher is better; the two objectives of the trade-off."""
@@ -110,6 +110,13 @@ def face_off(
             return None
         return lambda done, _total: on_progress(offset + done, total)
 
+    # the face-off's populations share one full-log allowance, in proportion to their members
+    members = len(seeds) * (len(methods) + 2)
+    limit = full_log_limit()
+
+    def log_limit(k: int) -> int:
+        return max(1, limit * k // members) if limit else 0
+
     results: dict[str, Result] = {}
     for i, method in enumerate(methods):
         params = cfg.weighting.params if method == cfg.weighting.method else ()
@@ -117,7 +124,7 @@ def face_off(
         run_cfg = cfg.with_(weighting=spec)
         population = Population(weights=(spec.weights,) * len(seeds), seeds=seeds)
         results[method] = train_population(
-            run_cfg, population, progress_from(i * cfg.epochs), should_stop
+            run_cfg, population, progress_from(i * cfg.epochs), should_stop, log_limit(len(seeds))
         )
     baseline_cfg = cfg.with_(weighting=WeightingSpec(method="static", weights=(1.0, 0.0)))
     baseline = train_population(
@@ -127,6 +134,7 @@ def face_off(
         ),
         progress_from(len(methods) * cfg.epochs),
         should_stop,
+        log_limit(2 * len(seeds)),
     )
     summary = pd.concat(
         [r.summary.assign(method=name) for name, r in results.items()], ignore_index=True

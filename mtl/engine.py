@@ -48,7 +48,7 @@ from mtl.data import Split, build_dataset, split_dataset
 from mtl.losses import classification_loss, regression_loss
 from mtl.models import PopulationModel
 from mtl.optim import make_optimizer
-from mtl.results import Recorder, Result
+from mtl.results import Recorder, Result, log_stride
 from mtl.weighting import METHODS, MethodContext, WeightingMethod
 
 ProgressFn = Callable[[int, int], None]
@@ -102,7 +102,9 @@ class _Step:
 class _Trainer:
     """Holds one population's model, method, optimizer and data while it trains."""
 
-    def __init__(self, cfg: RunConfig, population: Population) -> None:
+    def __init__(
+        self, cfg: RunConfig, population: Population, log_limit: int | None = None
+    ) -> None:
         self.cfg = cfg
         dataset = build_dataset(cfg.data)
         self.split: Split = split_dataset(
@@ -152,6 +154,7 @@ class _Trainer:
             members=k,
             targets=targets,
             with_regularization=cfg.loss.l2 > 0,
+            every=log_stride(k, cfg.epochs, log_limit),
         )
         self.active = torch.ones(k, dtype=torch.bool)
         self.should_stop: StopFn | None = None
@@ -332,11 +335,14 @@ def train_population(
     population: Population,
     on_progress: ProgressFn | None = None,
     should_stop: StopFn | None = None,
+    log_limit: int | None = None,
 ) -> Result:
     """Train every member of ``population`` under ``cfg`` in one batched computation.
 
     ``on_progress(done, total)`` is called after every epoch; ``should_stop()`` before every
     epoch and every :data:`STOP_CHECK_SECONDS` inside one, and when it returns True the training
-    raises :class:`Cancelled` instead of returning (see the module docstring).
+    raises :class:`Cancelled` instead of returning (see the module docstring). ``log_limit``:
+    the member-epochs logged in full before the log turns coarse
+    (:func:`mtl.results.log_stride`; default :func:`mtl.results.full_log_limit`).
     """
-    return _Trainer(cfg, population).run(on_progress, should_stop)
+    return _Trainer(cfg, population, log_limit).run(on_progress, should_stop)

@@ -515,9 +515,21 @@ def sweep(request: SweepRequest) -> mtl.Result:
     """
     try:
         with _releasing():
-            return _sweep(request.key, request)
+            result = _sweep(request.key, request)
     except Cancelled:
         _cancelled()
+    coarse_note(result.log_every, result.n_members, result.config.epochs)
+    return result
+
+
+def coarse_note(every: int, members: int, epochs: int) -> None:
+    """Say so on the page when a result logged only every ``every``-th epoch."""
+    if every > 1:
+        st.caption(
+            f"To keep memory small, this {members}-member result of {epochs} epochs logged every "
+            f"{every}th epoch (and the last) rather than every epoch: its curves are drawn from "
+            "those epochs, and every figure shown, the final ones included, is exact.",
+        )
 
 
 @st.cache_data(max_entries=MAX_COMPARISONS, show_spinner=False)
@@ -545,6 +557,9 @@ def face_off(request: FaceOffRequest) -> FaceOff:
     canonical = FaceOffRequest(request.cfg, ordered, request.seeds)
     try:
         with _releasing():
-            return _face_off(canonical.key, canonical)
+            outcome = _face_off(canonical.key, canonical)
     except Cancelled:
         _cancelled()
+    every = max(r.log_every for r in [*outcome.results.values(), outcome.baseline])
+    coarse_note(every, len(outcome.summary), request.cfg.epochs)
+    return outcome
