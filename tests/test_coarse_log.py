@@ -70,3 +70,17 @@ def test_face_off_shares_one_allowance(monkeypatch: pytest.MonkeyPatch, limit: s
     else:
         assert min(every) > 1
         assert logged <= 40
+
+
+def test_the_page_says_when_a_sweep_was_logged_coarsely(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.test_app import new_app, set_and_run
+    from tests.test_app_compare import run_sweep
+
+    monkeypatch.setenv("MTL_FULL_LOG", "300")  # 6 members x 151 epochs is over it
+    at = new_app()
+    set_and_run(at, "seed", 987_900)  # a sweep no other test runs
+    run_sweep(at, points=3, seeds=2)
+    notes = [c.value for c in at.caption if "logged every" in c.value]
+    assert len(notes) == 1
+    assert "6-member result" in notes[0]
+    assert any("members are on the Pareto front" in m.value for m in at.markdown)
