@@ -43,6 +43,7 @@ thread's malloc arena.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import threading
@@ -164,8 +165,12 @@ def max_trainings() -> int:
     return usable_cores()
 
 
+@functools.cache
 def _secret(name: str) -> Any:
-    """``name`` from Streamlit secrets, or None when there are no secrets or no such key."""
+    """``name`` from Streamlit secrets, or None when there are no secrets or no such key.
+
+    Read once per process: secrets do not change while the server runs.
+    """
     try:
         return st.secrets.get(name)
     except (FileNotFoundError, KeyError, st.errors.StreamlitSecretNotFoundError):
