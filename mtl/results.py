@@ -31,7 +31,7 @@ A member that diverged (non-finite loss) keeps its rows up to the epoch before i
 Coarse logs: a population's logs grow with members x epochs (about 500 bytes a member-epoch, and
 a few times that while the frames are built and cached). When members x (epochs + 1) exceeds
 :data:`FULL_LOG_MEMBER_EPOCHS`, only every k-th epoch is logged (:func:`log_stride`: epochs 0,
-k, 2k, ... and always the last), so one result stays under about 50 MB. Training is unchanged,
+k, 2k, ... and always the last), so one result stays under about 30 MB. Training is unchanged,
 every logged figure is exactly what a full log holds for that epoch, and ``summary`` (the final
 epoch) is exact; ``Result.log_every`` says k. The default 303-member sweep is logged in full.
 """
@@ -52,7 +52,7 @@ from mtl.config import TASKS
 if TYPE_CHECKING:
     from mtl.config import RunConfig
 
-FULL_LOG_MEMBER_EPOCHS = 100_000
+FULL_LOG_MEMBER_EPOCHS = 50_000
 """Most member-epochs a request logs in full; beyond it every k-th epoch (see the module doc).
 
 ``$MTL_FULL_LOG`` overrides it (``0``: always log every epoch)."""
