@@ -12,20 +12,27 @@ from typing import cast
 
 from mtl.budget import Request, check_request
 from mtl.config import ConfigError, RunConfig, WeightingSpec, check_range
-from mtl.engine import Population, ProgressFn, train_population
+from mtl.engine import Population, ProgressFn, StopFn, train_population
 from mtl.results import Result
 
 
-def train(cfg: RunConfig, on_progress: ProgressFn | None = None) -> Result:
+def train(
+    cfg: RunConfig, on_progress: ProgressFn | None = None, should_stop: StopFn | None = None
+) -> Result:
     """Train one model (K = 1) with ``cfg``'s weights and seed.
 
     ``on_progress(done, total)`` is called after every epoch, so a caller (the page) can drive a
     progress bar without the core knowing about it. Raises :class:`~mtl.errors.ConfigError`
     (field ``work``) before training when the run is over the work budget (:mod:`mtl.budget`).
+    ``should_stop()`` is asked before every epoch (and every 0.2 s inside a long one); when it
+    returns True, :class:`mtl.engine.Cancelled` is raised and nothing is returned.
     """
     check_request(Request.run(cfg))
     return train_population(
-        cfg, Population(weights=(cfg.weighting.weights,), seeds=(cfg.seed,)), on_progress
+        cfg,
+        Population(weights=(cfg.weighting.weights,), seeds=(cfg.seed,)),
+        on_progress,
+        should_stop,
     )
 
 
@@ -34,6 +41,7 @@ def sweep(
     weights: Sequence[Sequence[float]] | None = None,
     seeds: Sequence[int] | None = None,
     on_progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
 ) -> Result:
     """Train ``len(weights) * len(seeds)`` members in one batched computation.
 
@@ -59,4 +67,4 @@ def sweep(
         weights=tuple(w for w in weight_list for _ in seed_list),
         seeds=tuple(int(s) for _ in weight_list for s in seed_list),
     )
-    return train_population(cfg, population, on_progress)
+    return train_population(cfg, population, on_progress, should_stop)

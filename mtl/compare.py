@@ -16,8 +16,8 @@ import pandas as pd
 
 from mtl.budget import Request, check_request
 from mtl.config import ConfigError, RunConfig, WeightingSpec
-from mtl.engine import Population, ProgressFn, train_population
-from mtl.results import Result
+from mtl.engine import Population, ProgressFn, StopFn, train_population
+from mtl.results import Result, full_log_limit
 
 OBJECTIVES: dict[str, bool] = {"mse": False, "accuracy": True}
 """Metric -> whether higher is better; the two objectives of the trade-off."""
@@ -89,13 +89,15 @@ def face_off(
     methods: Sequence[str],
     seeds: Sequence[int] = (0, 1, 2),
     on_progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
 ) -> FaceOff:
     """Train each method in ``methods`` over ``seeds`` (one batched population per method).
 
     Every method starts from ``cfg``: the static method keeps ``cfg``'s weights, a method equal
     to ``cfg``'s keeps its hyper-parameters, and the others use their papers' defaults. The
     single-task baselines are trained too, as one more population. ``on_progress(done, total)``
-    counts epochs over all populations.
+    counts epochs over all populations; ``should_stop()`` is passed to every population's training
+    (:class:`mtl.engine.Cancelled` ends the whole face-off, returning nothing).
 
     The whole face-off (every method's population and the baselines) is priced once, before the
     first population trains (:mod:`mtl.budget`): over the work budget, a
@@ -114,13 +116,22 @@ def face_off(
             return None
         return lambda done, _total: on_progress(offset + done, total)
 
+    # the face-off's populations share one full-log allowance, in proportion to their members
+    members = len(seeds) * (len(methods) + 2)
+    limit = full_log_limit()
+
+    def log_limit(k: int) -> int:
+        return max(1, limit * k // members) if limit else 0
+
     results: dict[str, Result] = {}
     for i, method in enumerate(methods):
         params = cfg.weighting.params if method == cfg.weighting.method else ()
         spec = WeightingSpec(method=method, weights=cfg.weighting.weights, params=params)
         run_cfg = cfg.with_(weighting=spec)
         population = Population(weights=(spec.weights,) * len(seeds), seeds=seeds)
-        results[method] = train_population(run_cfg, population, progress_from(i * cfg.epochs))
+        results[method] = train_population(
+            run_cfg, population, progress_from(i * cfg.epochs), should_stop, log_limit(len(seeds))
+        )
     baseline_cfg = cfg.with_(weighting=WeightingSpec(method="static", weights=(1.0, 0.0)))
     baseline = train_population(
         baseline_cfg,
@@ -128,6 +139,8 @@ def face_off(
             weights=((1.0, 0.0),) * len(seeds) + ((0.0, 1.0),) * len(seeds), seeds=seeds + seeds
         ),
         progress_from(len(methods) * cfg.epochs),
+        should_stop,
+        log_limit(2 * len(seeds)),
     )
     summary = pd.concat(
         [r.summary.assign(method=name) for name, r in results.items()], ignore_index=True

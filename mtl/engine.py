@@ -25,6 +25,16 @@ evaluated on the whole train and test splits. In full-batch mode the forward pas
 the evaluation of the training split after e epochs, so it is reused rather than repeated, and
 the conflict diagnostics come from that step's gradients. With mini-batches the training split
 is re-evaluated, with gradients, at each epoch boundary.
+
+Cancellation: work nobody waits for should stop within about a second. The caller passes
+``should_stop() -> bool`` (the page: "has the tab closed, or has a newer rerun superseded this
+one?"). The loop calls it before every epoch and, inside an epoch of mini-batches, after a step
+whenever :data:`STOP_CHECK_SECONDS` of work have passed since the last check (a clock read per
+step, so a batch-size-1 epoch of thousands of steps is still interrupted within ~0.2 s). When it
+returns True the loop raises :class:`Cancelled`; nothing partial is returned, so a caller that
+caches results caches nothing. The hook must be cheap (no I/O, no messages) and may also raise
+an exception of its own, which propagates unchanged. ``on_progress`` is separate: it reports,
+``should_stop`` decides.
 """
 
 from __future__ import annotations
@@ -44,12 +54,29 @@ from mtl.data import Split, build_dataset, split_dataset
 from mtl.losses import classification_loss, regression_loss
 from mtl.models import PopulationModel
 from mtl.optim import make_optimizer
-from mtl.results import Recorder, Result
+from mtl.results import Recorder, Result, log_stride
 from mtl.weighting import METHODS, MethodContext, WeightingMethod
 from mtl.weighting.gradient import gram_matrix
 
 ProgressFn = Callable[[int, int], None]
 """``on_progress(done, total)``: epochs done out of the run's epochs."""
+StopFn = Callable[[], bool]
+"""``should_stop()``: True when nobody waits for the work any more (see the module docstring)."""
+
+STOP_CHECK_SECONDS = 0.2
+"""Seconds of work inside an epoch between two calls of ``should_stop`` (mini-batch mode)."""
+
+
+class Cancelled(Exception):  # noqa: N818 (a request, not an error: the name says what happened)
+    """Training stopped because ``should_stop()`` returned True; no result exists.
+
+    Attributes:
+        epoch: the epoch at which it stopped (0 = before the first step).
+    """
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+        super().__init__(f"training cancelled at epoch {epoch}")
 
 
 @dataclass(frozen=True)
@@ -99,7 +126,9 @@ class _Step:
 class _Trainer:
     """Holds one population's model, method, optimizer and data while it trains."""
 
-    def __init__(self, cfg: RunConfig, population: Population) -> None:
+    def __init__(
+        self, cfg: RunConfig, population: Population, log_limit: int | None = None
+    ) -> None:
         self.cfg = cfg
         dataset = build_dataset(cfg.data)
         self.split: Split = split_dataset(
@@ -160,8 +189,11 @@ class _Trainer:
             members=k,
             targets=targets,
             with_regularization=cfg.loss.l2 > 0,
+            every=log_stride(k, cfg.epochs, log_limit),
         )
         self.active = torch.ones(k, dtype=torch.bool)
+        self.should_stop: StopFn | None = None
+        self.next_check = 0.0  # time.monotonic() of the next stop check inside an epoch
 
     # -- one forward/backward ------------------------------------------------------------
 
@@ -273,10 +305,21 @@ class _Trainer:
 
     # -- the loop --------------------------------------------------------------------------
 
-    def run(self, on_progress: ProgressFn | None) -> Result:
+    def _check_stop(self, epoch: int) -> None:
+        """Raise :class:`Cancelled` if the caller's ``should_stop`` says so; note the time."""
+        if self.should_stop is None:
+            return
+        self.next_check = time.monotonic() + STOP_CHECK_SECONDS
+        if self.should_stop():
+            raise Cancelled(epoch)
+
+    def run(self, on_progress: ProgressFn | None, should_stop: StopFn | None = None) -> Result:
+        """Train every epoch; raises :class:`Cancelled` when ``should_stop()`` turns True."""
         epochs, s = self.cfg.epochs, self.split
+        self.should_stop = should_stop
         start = time.perf_counter()
         for epoch in range(epochs):
+            self._check_stop(epoch)
             self._evaluate_test(epoch)  # before the step: epoch e is the model after e epochs
             if self.batch_size is None:
                 result, weights = self._train_step(
@@ -291,6 +334,7 @@ class _Trainer:
             self.method.epoch_end(epoch + 1, epoch_losses)
             if on_progress is not None:
                 on_progress(epoch + 1, epochs)
+        self._check_stop(epochs)
         self._evaluate_train(epochs)
         self._evaluate_test(epochs)
         return self.recorder.result(
@@ -316,11 +360,24 @@ class _Trainer:
             )
             loss_sum += result.losses
             weight_sum += weights
+            if self.should_stop is not None and time.monotonic() >= self.next_check:
+                self._check_stop(epoch)
         return loss_sum / self.steps_per_epoch, weight_sum / self.steps_per_epoch
 
 
 def train_population(
-    cfg: RunConfig, population: Population, on_progress: ProgressFn | None = None
+    cfg: RunConfig,
+    population: Population,
+    on_progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+    log_limit: int | None = None,
 ) -> Result:
-    """Train every member of ``population`` under ``cfg`` in one batched computation."""
-    return _Trainer(cfg, population).run(on_progress)
+    """Train every member of ``population`` under ``cfg`` in one batched computation.
+
+    ``on_progress(done, total)`` is called after every epoch; ``should_stop()`` before every
+    epoch and every :data:`STOP_CHECK_SECONDS` inside one, and when it returns True the training
+    raises :class:`Cancelled` instead of returning (see the module docstring). ``log_limit``:
+    the member-epochs logged in full before the log turns coarse
+    (:func:`mtl.results.log_stride`; default :func:`mtl.results.full_log_limit`).
+    """
+    return _Trainer(cfg, population, log_limit).run(on_progress, should_stop)

@@ -27,10 +27,19 @@ metric in ``mse, mae, r2, accuracy``, evaluated like the history.
 
 A member that diverged (non-finite loss) keeps its rows up to the epoch before it diverged; its
 ``summary`` row has ``diverged = True``, ``diverged_epoch`` and NaN final figures.
+
+Coarse logs: a population's logs grow with members x epochs (about 500 bytes a member-epoch, and
+a few times that while the frames are built and cached). When members x (epochs + 1) exceeds
+:data:`FULL_LOG_MEMBER_EPOCHS`, only every k-th epoch is logged (:func:`log_stride`: epochs 0,
+k, 2k, ... and always the last), so one result stays under about 30 MB. Training is unchanged,
+every logged figure is exactly what a full log holds for that epoch, and ``summary`` (the final
+epoch) is exact; ``Result.log_every`` says k. The default 303-member sweep is logged in full.
 """
 
 from __future__ import annotations
 
+import math
+import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -42,6 +51,34 @@ from mtl.config import TASKS
 
 if TYPE_CHECKING:
     from mtl.config import RunConfig
+
+FULL_LOG_MEMBER_EPOCHS = 50_000
+"""Most member-epochs a request logs in full; beyond it every k-th epoch (see the module doc).
+
+``$MTL_FULL_LOG`` overrides it (``0``: always log every epoch)."""
+_FULL_LOG_ENV = "MTL_FULL_LOG"
+
+
+def full_log_limit() -> int:
+    """:data:`FULL_LOG_MEMBER_EPOCHS`, or ``$MTL_FULL_LOG`` when it is a non-negative integer."""
+    try:
+        return max(0, int(float(os.environ.get(_FULL_LOG_ENV, FULL_LOG_MEMBER_EPOCHS))))
+    except ValueError:
+        return FULL_LOG_MEMBER_EPOCHS
+
+
+def log_stride(members: int, epochs: int, limit: int | None = None) -> int:
+    """The k of "log every k-th epoch" that keeps ``members x logged epochs`` within ``limit``.
+
+    1 (every epoch) when ``members x (epochs + 1)`` fits or ``limit`` is 0; ``limit`` defaults
+    to :func:`full_log_limit`. The last epoch is always logged as well, hence the ``- 1``.
+    """
+    limit = full_log_limit() if limit is None else limit
+    if not limit or members * (epochs + 1) <= limit:
+        return 1
+    rows = max(2, limit // members - 1)  # logged epochs besides the last
+    return max(1, math.ceil(epochs / (rows - 1)))
+
 
 METRICS: tuple[str, ...] = ("mse", "mae", "r2", "accuracy")
 DIAGNOSTICS: tuple[str, ...] = (
@@ -107,9 +144,11 @@ class _OutputBuffer:
 class Recorder:
     """Preallocated per-epoch logs of one population's training.
 
-    Shapes: losses ``[E+1, K, S, C]``, metrics ``[E+1, K, S, M]``, weights ``[E+1, K, C]``,
-    gradient Gram matrices ``[E+1, K, T, T]`` with S splits, C components and M metrics.
-    Each record is one or two tensor copies; the derived figures are computed in bulk.
+    Shapes: losses ``[L, K, S, C]``, metrics ``[L, K, S, M]``, weights ``[L, K, C]``,
+    gradient Gram matrices ``[L, K, T, T]`` with L logged epochs (``E + 1`` when ``every`` is 1:
+    else epochs 0, every, 2 every, ... and the last), S splits, C components and M metrics.
+    Records of epochs that are not logged are ignored. Each record is one or two tensor copies;
+    the derived figures are computed in bulk.
     """
 
     def __init__(
@@ -118,11 +157,17 @@ class Recorder:
         members: int,
         targets: dict[str, tuple[torch.Tensor, torch.Tensor]],
         with_regularization: bool,
+        every: int = 1,
     ) -> None:
-        self.epochs, self.members = epochs, members
+        self.epochs, self.members, self.every = epochs, members, max(1, every)
+        logged = list(range(0, epochs + 1, self.every))
+        if logged[-1] != epochs:
+            logged.append(epochs)
+        self.logged = np.asarray(logged)  # the epoch of each row
+        self._row = {epoch: row for row, epoch in enumerate(logged)}
         self.splits = tuple(targets)
         self.components = TASKS + (("regularization",) if with_regularization else ())
-        e, k, s, c, t = epochs + 1, members, len(self.splits), len(self.components), len(TASKS)
+        e, k, s, c, t = len(logged), members, len(self.splits), len(self.components), len(TASKS)
         nan = float("nan")
         self.losses = torch.full((e, k, s, c), nan, dtype=torch.float64)
         self.metrics = torch.full((e, k, s, len(METRICS)), nan, dtype=torch.float64)
@@ -144,23 +189,31 @@ class Recorder:
         logits: torch.Tensor,
     ) -> None:
         """Log one split's task losses ``[K, T]``, L2 ``[K]`` and outputs ``[K, N, R|C]``."""
+        row = self._row.get(epoch)
+        if row is None:
+            return
         s = self.splits.index(split)
-        self.losses[epoch, :, s, : len(TASKS)] = losses
+        self.losses[row, :, s, : len(TASKS)] = losses
         if l2 is not None:
-            self.losses[epoch, :, s, len(TASKS)] = l2
-        self._outputs[split].add(epoch, reg, logits)
+            self.losses[row, :, s, len(TASKS)] = l2
+        self._outputs[split].add(row, reg, logits)
 
     def record_weights(self, epoch: int, weights: torch.Tensor) -> None:
         """Log the task weights ``[K, T]`` in force during ``epoch``."""
-        self.weights[epoch, :, : len(TASKS)] = weights
+        row = self._row.get(epoch)
+        if row is not None:
+            self.weights[row, :, : len(TASKS)] = weights
 
     def record_conflict(self, epoch: int, gram: torch.Tensor) -> None:
         """Log the Gram matrix ``G G^T [K, T, T]`` of the shared task gradients ``G [K, T, P]``.
 
         The engine computes it once per step (float64) and shares it with the method; cosine
-        and norms come from it. Stored in float32, which is plenty for a chart.
+        and norms come from it. Stored in float32, which is plenty for a chart. Epochs a coarse
+        log skips are not stored.
         """
-        self.gram[epoch] = gram
+        row = self._row.get(epoch)
+        if row is not None:
+            self.gram[row] = gram
 
     def mark_diverged(self, members: torch.Tensor, epoch: int) -> None:
         """Flag ``members`` (a ``[K]`` bool mask) as diverged at ``epoch``."""
@@ -174,10 +227,10 @@ class Recorder:
             buffer.flush()
         if cfg.loss.l2 > 0:
             self.weights[:, :, len(TASKS)] = cfg.loss.l2
-        e, k = self.epochs + 1, self.members
+        e, k = len(self.logged), self.members
         diverged = self.diverged_epoch >= 0
         last = torch.where(diverged, self.diverged_epoch - 1, self.epochs)  # last kept epoch
-        keep = torch.arange(e).view(e, 1) <= last.view(1, k)  # [E+1, K]
+        keep = torch.from_numpy(self.logged).view(e, 1) <= last.view(1, k)  # [L, K]
 
         weighted = self.losses * self.weights.unsqueeze(2)
         history = _long_frame(
@@ -187,13 +240,16 @@ class Recorder:
                 "weighted": weighted,
             },
             keep,
+            self.logged,
             ("split", self.splits),
             ("component", self.components),
         )
         metrics = _long_frame(
-            {"value": self.metrics}, keep, ("split", self.splits), ("metric", METRICS)
+            {"value": self.metrics}, keep, self.logged, ("split", self.splits), ("metric", METRICS)
         )
-        diagnostics = _long_frame({"value": self._diagnostics()}, keep, ("diagnostic", DIAGNOSTICS))
+        diagnostics = _long_frame(
+            {"value": self._diagnostics()}, keep, self.logged, ("diagnostic", DIAGNOSTICS)
+        )
         summary = self._summary(seeds, base_weights, weighted, diverged)
         return Result(
             config=cfg,
@@ -202,6 +258,7 @@ class Recorder:
             diagnostics=diagnostics,
             summary=summary,
             seconds=seconds,
+            log_every=self.every,
         )
 
     def _diagnostics(self) -> torch.Tensor:
@@ -221,7 +278,7 @@ class Recorder:
         weighted: torch.Tensor,
         diverged: torch.Tensor,
     ) -> pd.DataFrame:
-        final = self.epochs
+        final = len(self.logged) - 1  # the last row is always the last epoch
         columns: dict[str, object] = {
             "member": np.arange(self.members),
             "seed": seeds.numpy(),
@@ -252,11 +309,13 @@ class Recorder:
 def _long_frame(
     values: dict[str, torch.Tensor],
     keep: torch.Tensor,
+    epochs: np.ndarray,
     *axes: tuple[str, tuple[str, ...]],
 ) -> pd.DataFrame:
-    """Flatten ``[E+1, K, *axes]`` tensors into a long frame sorted by member, epoch, axes.
+    """Flatten ``[L, K, *axes]`` tensors into a long frame sorted by member, epoch, axes.
 
-    ``keep [E+1, K]`` drops the epochs after a member diverged.
+    ``epochs [L]`` is the epoch of each row; ``keep [L, K]`` drops the epochs after a member
+    diverged.
     """
     first = next(iter(values.values()))
     e, k = first.shape[:2]
@@ -267,7 +326,7 @@ def _long_frame(
     grids = np.meshgrid(np.arange(k), np.arange(e), *[np.arange(n) for n in sizes], indexing="ij")
     frame: dict[str, object] = {
         "member": grids[0].reshape(-1)[mask_np],
-        "epoch": grids[1].reshape(-1)[mask_np],
+        "epoch": epochs[grids[1].reshape(-1)[mask_np]],
     }
     for (name, labels), grid in zip(axes, grids[2:], strict=True):
         frame[name] = pd.Categorical.from_codes(grid.reshape(-1)[mask_np], categories=labels)
@@ -289,6 +348,8 @@ class Result:
             ``train_``/``test_`` ``mse, mae, r2, accuracy, loss`` at the final epoch (NaN when
             there is no test split or the member diverged), ``diverged, diverged_epoch``.
         seconds: wall time of the training loop.
+        log_every: k when only every k-th epoch (and the last) was logged to keep a large
+            population's result small (see the module docstring); 1 for a full log.
     """
 
     config: RunConfig
@@ -297,6 +358,7 @@ class Result:
     diagnostics: pd.DataFrame
     summary: pd.DataFrame
     seconds: float = field(default=0.0, compare=False)
+    log_every: int = 1
 
     @property
     def n_members(self) -> int:

@@ -417,9 +417,11 @@ def test_a_rerun_that_changes_nothing_does_not_train(monkeypatch):
     calls: list[mtl.RunConfig] = []
     real_train = mtl.train
 
-    def counting(cfg: mtl.RunConfig, on_progress: Any = None) -> mtl.Result:
+    def counting(
+        cfg: mtl.RunConfig, on_progress: Any = None, should_stop: Any = None
+    ) -> mtl.Result:
         calls.append(cfg)
-        return real_train(cfg, on_progress)
+        return real_train(cfg, on_progress, should_stop)
 
     at = new_app()  # the default run may or may not be cached already: count from here
     monkeypatch.setattr(mtl, "train", counting)

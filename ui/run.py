@@ -17,6 +17,23 @@ config's key plus their grid, seeds and methods. Their progress counts epochs of
 population (a sweep's members all advance together), not members. They are far larger than a
 run, so fewer of them are kept (:data:`MAX_COMPARISONS` each).
 
+Work nobody waits for stops (:func:`should_stop`, passed to the core's ``should_stop`` hook):
+the core asks it before every epoch and every 0.2 s inside a long one. It reads
+``st.session_state``, one of Streamlit's own yield points: when the session has a pending rerun
+(a newer interaction superseded this run) or a stop (the tab closed: Streamlit requests a stop
+when a session's websocket disconnects), Streamlit raises its ``RerunException`` /
+``StopException`` right there, exactly as it would at the next ``st.*`` call, without sending
+anything to the browser. The exception unwinds the training, ``st.cache_data`` stores nothing
+for a call that raised, and Streamlit goes on with the new run (or ends the session's run). As a
+second guard, a session the runtime no longer counts as active makes :func:`should_stop` return
+True; the core then raises :class:`mtl.engine.Cancelled`, which the public wrappers turn into
+``st.stop()``.
+
+Slots: at most :func:`max_trainings` computations (cache misses) train at once in one server
+process (a semaphore shared by every session, :func:`_slots`); the others show "Waiting for a
+free slot…" and stop waiting as soon as their own run is superseded or their tab closes. A cache
+hit never takes a slot.
+
 Memory: after a run, sweep or face-off was computed (not on a cache hit), the public wrappers call
 :func:`mtl.runtime.release_memory` once the cache has stored the result, so what the work and
 its pickling freed goes back to the operating system instead of staying in this session
@@ -26,21 +43,28 @@ thread's malloc arena.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
+import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
 
 import numpy as np
 import pandas as pd
 import streamlit as st
+from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 import mtl
 from mtl.budget import set_work_budget
 from mtl.compare import FaceOff
 from mtl.compare import face_off as run_face_off
 from mtl.data import split_dataset
+from mtl.engine import Cancelled, ProgressFn, StopFn
 from mtl.runtime import configure_allocator, configure_threads, release_memory
 from mtl.sweeps import alpha_grid, seeds_from
 from mtl.weighting import METHODS
@@ -48,6 +72,17 @@ from ui import inert
 
 MAX_PROGRESS_UPDATES = 20
 """Most progress-bar updates per run: each is a message to the browser."""
+
+ENV_MAX_TRAININGS = "MTL_MAX_TRAININGS"
+"""Environment variable: how many trainings one server runs at once (see :func:`max_trainings`)."""
+WAITING = "Waiting for a free slot…"
+"""What a computation shows while every training slot is taken."""
+STOP_POLL_SECONDS = 0.05
+"""Least time between two looks at Streamlit's state in :func:`should_stop` (one thread)."""
+WAIT_POLL_SECONDS = 0.1
+"""How often a waiting computation looks for a free slot and checks it is still wanted."""
+
+T = TypeVar("T")
 
 LAST_GOOD = "_run.last_good"
 """Session key of ``(key, Result)``: the last run trained from a valid configuration."""
@@ -89,9 +124,139 @@ def _secret_budget() -> float | None:
     return budget if budget is not None and math.isfinite(budget) and budget >= 0 else None
 
 
+def usable_cores() -> int:
+    """The cores this process may use: its CPU affinity, capped by a cgroup v2 CPU quota.
+
+    A container often sees all of the host's cores but may only use a quota of them
+    (``/sys/fs/cgroup/cpu.max``, e.g. ``200000 100000`` = 2 cores); the smaller counts.
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, cores)
+
+
+def max_trainings() -> int:
+    """How many trainings may run at once in this server.
+
+    ``$MTL_MAX_TRAININGS`` if set to a positive integer, else ``max_trainings`` from Streamlit
+    secrets, else :func:`usable_cores` (each training uses one torch thread, so more at once
+    would only share the cores and finish later, while holding their memory longer).
+    """
+    for raw in (os.environ.get(ENV_MAX_TRAININGS), _secret("max_trainings")):
+        try:
+            n = int(float(raw)) if raw is not None and str(raw).strip() else 0
+        except (TypeError, ValueError):
+            n = 0
+        if n >= 1:
+            return n
+    return usable_cores()
+
+
+@functools.cache
+def _secret(name: str) -> Any:
+    """``name`` from Streamlit secrets, or None when there are no secrets or no such key.
+
+    Read once per process: secrets do not change while the server runs.
+    """
+    try:
+        return st.secrets.get(name)
+    except (FileNotFoundError, KeyError, st.errors.StreamlitSecretNotFoundError):
+        return None
+
+
+@st.cache_resource(show_spinner=False)
+def _slots(n: int) -> threading.BoundedSemaphore:
+    """The process-wide semaphore of ``n`` training slots (one per ``n``, shared by sessions)."""
+    return threading.BoundedSemaphore(n)
+
+
+def should_stop() -> bool:
+    """Whether nobody waits for this session's computation any more (the core's hook).
+
+    Cheap enough for every epoch: a clock read, and at most every :data:`STOP_POLL_SECONDS` (per
+    session thread) a session-state lookup and a dictionary lookup (tens of microseconds), no
+    message to the browser. A pending rerun or stop makes Streamlit raise its own control
+    exception from the lookup (see the module docstring); a session that is no longer active
+    returns True.
+    """
+    now = time.monotonic()
+    if now < getattr(_work, "next_stop_check", 0.0):
+        return False
+    _work.next_stop_check = now + STOP_POLL_SECONDS
+    ctx = get_script_run_ctx(suppress_warning=True)
+    if ctx is None:  # not in a script run (e.g. a bare call from a test)
+        return False
+    _ = LAST_GOOD in st.session_state  # Streamlit's yield point: may raise Rerun/StopException
+    if Runtime.exists():
+        return not Runtime.instance().is_active_session(ctx.session_id)
+    return False
+
+
+@contextlib.contextmanager
+def training_slot(
+    placeholder: Any, stop: StopFn | None = None, slots: threading.Semaphore | None = None
+) -> Iterator[None]:
+    """Hold one of the server's training slots for the block, waiting for one if need be.
+
+    While every slot is taken, ``placeholder.info`` shows :data:`WAITING`, and ``stop()``
+    (default :func:`should_stop`) is asked every :data:`WAIT_POLL_SECONDS`: when it says so (or
+    raises), the wait ends with :class:`~mtl.engine.Cancelled` (or that exception) and no slot
+    is taken. ``slots`` defaults to the server's (:func:`_slots` of :func:`max_trainings`).
+    """
+    stop = stop if stop is not None else should_stop
+    slots = slots if slots is not None else _slots(max_trainings())
+    if not slots.acquire(blocking=False):
+        placeholder.info(
+            f"{WAITING} Other visitors' trainings are using the server; this one starts as soon "
+            "as one of them ends.",
+            icon=":material/hourglass_top:",
+        )
+        while not slots.acquire(timeout=WAIT_POLL_SECONDS):
+            if stop():
+                raise Cancelled(0)
+    try:
+        yield
+    finally:
+        slots.release()
+
+
+def _compute(label: str, work: Callable[[ProgressFn, StopFn], T]) -> T:
+    """Run ``work(on_progress, should_stop)`` in a training slot, with a progress bar.
+
+    Called inside a cached function's body (a cache miss). The waiting message and the bar share
+    one placeholder, emptied at the end whatever happens.
+    """
+    _computed()
+    placeholder = st.empty()
+    try:
+        with training_slot(placeholder):
+            bar = placeholder.progress(0.0, text=f"{label}…")
+            progress = ThrottledProgress(
+                lambda f, text: bar.progress(f, text=text), MAX_PROGRESS_UPDATES, label=label
+            )
+            return work(progress, should_stop)  # looked up now: tests may replace it
+    finally:
+        placeholder.empty()
+
+
+def _cancelled() -> NoReturn:
+    """End this script run quietly: its computation was cancelled because nobody waits for it."""
+    st.stop()
+    raise AssertionError("unreachable")  # st.stop() raises; this keeps the type checker honest
+
+
 _work = threading.local()
 """``computed``: whether a cached function ran its body in this thread (each session's script
-runs in a thread of its own) since :func:`_releasing` last looked."""
+runs in a thread of its own) since :func:`_releasing` last looked; ``next_stop_check``: when
+:func:`should_stop` next looks at Streamlit's state for this thread."""
 
 
 def _computed() -> None:
@@ -149,17 +314,10 @@ class ThrottledProgress:
 @st.cache_data(max_entries=16, show_spinner=False)
 def _train(key: str, _cfg: mtl.RunConfig) -> mtl.Result:
     """Train ``_cfg`` (identified by ``key``) with a progress bar; cached on ``key`` only."""
-    _computed()
-    bar = st.progress(0.0, text="Training…")
-    try:
-        return mtl.train(
-            _cfg,
-            on_progress=ThrottledProgress(
-                lambda f, text: bar.progress(f, text=text), MAX_PROGRESS_UPDATES
-            ),
-        )
-    finally:
-        bar.empty()
+    return _compute(
+        "Training",
+        lambda progress, stop: mtl.train(_cfg, on_progress=progress, should_stop=stop),
+    )
 
 
 def train(cfg: mtl.RunConfig) -> mtl.Result:
@@ -169,8 +327,11 @@ def train(cfg: mtl.RunConfig) -> mtl.Result:
     example a batch larger than the training split); nothing is remembered then.
     """
     key = cache_key(cfg)
-    with _releasing():
-        result = _train(key, cfg)
+    try:
+        with _releasing():
+            result = _train(key, cfg)
+    except Cancelled:
+        _cancelled()
     last = st.session_state.get(LAST_GOOD)
     if last is None or last[0] != key:
         if last is not None:
@@ -336,25 +497,17 @@ class FaceOffRequest:
         return f"{cache_key(self.cfg)}|methods={','.join(self.methods)}|seeds={self.seeds}"
 
 
-def _progress_bar(label: str) -> tuple[Any, ThrottledProgress]:
-    bar = st.progress(0.0, text=f"{label}…")
-    return bar, ThrottledProgress(
-        lambda f, text: bar.progress(f, text=text), MAX_PROGRESS_UPDATES, label=label
-    )
-
-
 @st.cache_data(max_entries=MAX_COMPARISONS, show_spinner=False)
 def _sweep(key: str, _request: SweepRequest) -> mtl.Result:
     """Train the sweep ``_request`` (identified by ``key``) with a progress bar."""
-    _computed()
     weights = [(a, 1.0 - a) for a in alpha_grid(_request.points)]
     seeds = seeds_from(_request.cfg, _request.seeds)
-    label = f"Sweep of {len(weights) * len(seeds)} members"
-    bar, progress = _progress_bar(label)
-    try:
-        return mtl.sweep(_request.cfg, weights=weights, seeds=seeds, on_progress=progress)
-    finally:
-        bar.empty()
+    return _compute(
+        f"Sweep of {len(weights) * len(seeds)} members",
+        lambda progress, stop: mtl.sweep(
+            _request.cfg, weights=weights, seeds=seeds, on_progress=progress, should_stop=stop
+        ),
+    )
 
 
 def sweep(request: SweepRequest) -> mtl.Result:
@@ -363,25 +516,38 @@ def sweep(request: SweepRequest) -> mtl.Result:
     Member ``i * seeds + j`` has α = ``alpha_grid[i]`` and seed ``seeds_from(cfg)[j]``. Raises
     ``mtl.ConfigError`` (e.g. field ``work``, over the work budget) or ``mtl.DataError``.
     """
-    with _releasing():
-        return _sweep(request.key, request)
+    try:
+        with _releasing():
+            result = _sweep(request.key, request)
+    except Cancelled:
+        _cancelled()
+    coarse_note(result.log_every, result.n_members, result.config.epochs)
+    return result
+
+
+def coarse_note(every: int, members: int, epochs: int) -> None:
+    """Say so on the page when a result logged only every ``every``-th epoch."""
+    if every > 1:
+        st.caption(
+            f"To keep memory small, this {members}-member result of {epochs} epochs logged every "
+            f"{every}th epoch (and the last) rather than every epoch: its curves are drawn from "
+            "those epochs, and every figure shown, the final ones included, is exact.",
+        )
 
 
 @st.cache_data(max_entries=MAX_COMPARISONS, show_spinner=False)
 def _face_off(key: str, _request: FaceOffRequest) -> FaceOff:
     """Run the face-off ``_request`` (identified by ``key``) with a progress bar."""
-    _computed()
-    label = f"Face-off of {len(_request.methods)} methods and the single-task baselines"
-    bar, progress = _progress_bar(label)
-    try:
-        return run_face_off(
+    return _compute(
+        f"Face-off of {len(_request.methods)} methods and the single-task baselines",
+        lambda progress, stop: run_face_off(
             _request.cfg,
             _request.methods,
             seeds_from(_request.cfg, _request.seeds),
             on_progress=progress,
-        )
-    finally:
-        bar.empty()
+            should_stop=stop,
+        ),
+    )
 
 
 def face_off(request: FaceOffRequest) -> FaceOff:
@@ -392,5 +558,11 @@ def face_off(request: FaceOffRequest) -> FaceOff:
     """
     ordered = tuple(m for m in METHODS if m in request.methods)
     canonical = FaceOffRequest(request.cfg, ordered, request.seeds)
-    with _releasing():
-        return _face_off(canonical.key, canonical)
+    try:
+        with _releasing():
+            outcome = _face_off(canonical.key, canonical)
+    except Cancelled:
+        _cancelled()
+    every = max(r.log_every for r in [*outcome.results.values(), outcome.baseline])
+    coarse_note(every, len(outcome.summary), request.cfg.epochs)
+    return outcome
