@@ -25,6 +25,7 @@ from streamlit.errors import FragmentHandledException
 
 import mtl
 from ui import links, pins, run, sidebar, views
+from ui.wording import config_problem
 
 LOGGER = logging.getLogger("loss_weighting_explorer")
 """Where unexpected errors go, with their traceback: the server's standard error."""
@@ -56,7 +57,10 @@ def main() -> None:
     if outcome.cfg is not None:
         try:
             result = run.train(outcome.cfg)
-        except (mtl.ConfigError, mtl.DataError) as error:
+        except mtl.ConfigError as error:
+            message = config_problem(error, outcome.cfg.weighting.method)
+            problem = sidebar.Problem("This configuration can't be trained", message)
+        except mtl.DataError as error:
             problem = sidebar.Problem("This configuration can't be trained", str(error))
     shown = result or run.last_good()
     views.problem(problem, outcome.waiting, has_result=shown is not None)

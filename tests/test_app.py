@@ -477,7 +477,9 @@ def test_an_engine_refusal_is_a_message_naming_the_field_and_results_stay():
     set_and_run(at, "optim.full_batch", False)
     set_and_run(at, "optim.batch_size", 5000)  # more than the training rows
     assert not at.exception
-    assert at.error and "optim.batch_size" in at.error[0].value
+    # in the page's words: the control's label, never the API's dotted name
+    assert at.error and "Batch size" in at.error[0].value
+    assert "optim.batch_size" not in at.error[0].value
     assert_results_shown(at)
     assert any("previous valid configuration" in c.value for c in at.caption)
 
@@ -486,7 +488,8 @@ def test_a_split_refusal_names_the_test_fraction():
     at = new_app()
     set_and_run(at, "preset", "article")  # 3 rows
     set_and_run(at, "data.test_fraction", 0.9)
-    assert at.error and "data.test_fraction" in at.error[0].value
+    assert at.error and "Test fraction" in at.error[0].value
+    assert "data.test_fraction" not in at.error[0].value
     assert_results_shown(at)
 
 

@@ -34,6 +34,7 @@ from ui.state import (
     load_into_widgets,
     widget_bounds,
 )
+from ui.wording import config_problem, field_label
 
 LR_GRID: tuple[float, ...] = (
     *(float(f"{m}e{e}") for e in range(-4, 1) for m in (1, 2, 5)),
@@ -144,7 +145,11 @@ def render() -> SidebarOutcome:
     try:
         cfg = config_from_state(st.session_state, table)
     except mtl.ConfigError as error:
-        return SidebarOutcome(None, Problem(f"Can't use {inert.code(error.field)}", str(error)))
+        method = st.session_state.get("weighting.method")
+        label = field_label(error.field, method)
+        return SidebarOutcome(
+            None, Problem(f"Can't use “{inert.text(label)}”", config_problem(error, method))
+        )
     reference = mtl.preset(st.session_state["preset"])
     changed = changed_fields(cfg, reference)
     if changed:
