@@ -40,8 +40,10 @@ second, the old default 5e10 being about 20 s) so that existing deployments keep
 
 Memory is bounded separately: every member-epoch adds about 480 bytes (measured, train and test
 splits) of tidy history, metrics and diagnostics to a result, so a request may log at most
-``MAX_LOGGED_MEMBER_EPOCHS`` (400,000, about 190 MB; ``MTL_LOG_BUDGET`` overrides it). The
-default 303-member sweep logs 46,000.
+``MAX_LOGGED_MEMBER_EPOCHS`` member-epochs of training (400,000; ``MTL_LOG_BUDGET`` overrides
+it). A population past 50,000 member-epochs keeps only every k-th epoch in its log
+(:mod:`mtl.results`, ``Result.log_every``), so a result holds at most about 27 MB whatever this
+allows; the default 303-member sweep logs 46,000 member-epochs in full.
 
 Public entry points: :class:`Request` (``Request.run``, ``Request.sweep``, ``Request.face_off``),
 :func:`price` (an estimate without running anything, for the page) and :func:`check_request`
