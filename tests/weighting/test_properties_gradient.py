@@ -88,14 +88,8 @@ def _catalogue() -> dict[str, torch.Tensor]:
 
 CATALOGUE = _catalogue()
 
-_IMTL_OPPOSITE = (
-    "IMTL-G on (nearly) opposite gradients of unequal norms: the pseudo-inverse gives weights "
-    "(-0.5, 1.5), a direction that increases the smaller task's loss; fixed by the methods issue"
-)
 KNOWN_BUGS: dict[tuple[str, str, str], str] = {
     # (method, case, property) -> reason; each is an xfail(strict=True), so a fix is noticed
-    ("imtl", "opposite-unequal-2", "non_conflicting"): _IMTL_OPPOSITE,
-    ("imtl", "near-opposite-2", "non_conflicting"): _IMTL_OPPOSITE,
 }
 
 
