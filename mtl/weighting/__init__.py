@@ -13,8 +13,11 @@ from typing import Any
 import torch
 
 from mtl.errors import ConfigError
+from mtl.weighting.aligned_mtl import AlignedMTL
 from mtl.weighting.base import MethodContext, WeightingMethod
 from mtl.weighting.cagrad import CAGrad
+from mtl.weighting.config import ConFIG
+from mtl.weighting.dualproj import DualProj
 from mtl.weighting.dwa import DWA
 from mtl.weighting.famo import FAMO
 from mtl.weighting.gradnorm import GradNorm
@@ -25,6 +28,7 @@ from mtl.weighting.pcgrad import PCGrad
 from mtl.weighting.rlw import RLW
 from mtl.weighting.static import EqualMean, EqualSum, Static
 from mtl.weighting.uncertainty import UncertaintyWeighting
+from mtl.weighting.upgrad import UPGrad
 
 METHODS: dict[str, type[WeightingMethod]] = {
     cls.name: cls
@@ -41,6 +45,11 @@ METHODS: dict[str, type[WeightingMethod]] = {
         MGDA,
         CAGrad,
         IMTL,
+        # gradmethods: the TorchJD-paper methods, Aligned-MTL, ConFIG
+        UPGrad,
+        DualProj,
+        AlignedMTL,
+        ConFIG,
     )
 }
 """Method name -> class, every method the page can offer, in the page's order."""
