@@ -76,7 +76,7 @@ def test_unknown_method_is_a_config_error():
         ("cagrad", {"alpha": 0.5}, "weighting.params.alpha"),
         ("cagrad", {"c": -0.5}, "weighting.params.c"),
         ("cagrad", {"c": float("inf")}, "weighting.params.c"),
-        ("mgda", {"normalize": "loss"}, "weighting.params.normalize"),  # not implemented
+        ("mgda", {"normalize": "l1"}, "weighting.params.normalize"),  # not a normalisation
         ("mgda", {"normalize": 1}, "weighting.params.normalize"),  # a code, not a name
         ("mgda", {"normalize": 0.5}, "weighting.params.normalize"),
         # used to pass validation and then raise TypeError inside mgda_weights
