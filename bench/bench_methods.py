@@ -12,8 +12,9 @@ to 50 epochs:
    static-weights sweep of the same size (the method's overhead in a sweep), and relative to the
    64 runs done one after another (64 x one run).
 
-Run: ``python bench/bench_methods.py``. Prints a table; exits 0 either way (the figures are for
-reading, not a pass/fail gate on a noisy machine).
+Run: ``python bench/bench_methods.py [method ...]`` (default: every method; static is always
+measured, as the baseline). Prints a table; exits 0 either way (the figures are for reading, not
+a pass/fail gate on a noisy machine).
 """
 
 from __future__ import annotations
@@ -40,8 +41,11 @@ def main() -> None:
     base = mtl.preset("conflicting").with_(epochs=EPOCHS)
     seeds = list(range(MEMBERS))
 
+    wanted = set(sys.argv[1:]) | {"static"} if len(sys.argv) > 1 else set(METHODS)
     rows = []
     for name, cls in METHODS.items():
+        if name not in wanted:
+            continue
         cfg = base.with_(**{"weighting.method": name})
         one = best_of(lambda cfg=cfg: mtl.train(cfg), repeat=7)
         sweep = best_of(lambda cfg=cfg: mtl.sweep(cfg, seeds=seeds), repeat=3)

@@ -136,7 +136,7 @@ def test_weights_follow_the_chosen_form():
 
 
 def test_hyper_parameters_default_to_the_declaration_and_only_changes_are_kept():
-    assert method_defaults("cagrad") == {"c": 0.5}
+    assert method_defaults("cagrad") == {"c": 0.5, "rescale": "none"}
     state = state_from_config(mtl.preset("conflicting"))
     state["weighting.method"] = "cagrad"
     assert config_from_state(state).weighting.params == ()

@@ -13,8 +13,11 @@ from typing import Any
 import torch
 
 from mtl.errors import ConfigError
+from mtl.weighting.aligned_mtl import AlignedMTL
 from mtl.weighting.base import MethodContext, WeightingMethod
 from mtl.weighting.cagrad import CAGrad
+from mtl.weighting.config import ConFIG
+from mtl.weighting.dualproj import DualProj
 from mtl.weighting.dwa import DWA
 from mtl.weighting.famo import FAMO
 from mtl.weighting.gradnorm import GradNorm
@@ -25,6 +28,7 @@ from mtl.weighting.pcgrad import PCGrad
 from mtl.weighting.rlw import RLW
 from mtl.weighting.static import EqualMean, EqualSum, Static
 from mtl.weighting.uncertainty import UncertaintyWeighting
+from mtl.weighting.upgrad import UPGrad
 
 METHODS: dict[str, type[WeightingMethod]] = {
     cls.name: cls
@@ -41,6 +45,11 @@ METHODS: dict[str, type[WeightingMethod]] = {
         MGDA,
         CAGrad,
         IMTL,
+        # gradmethods: the TorchJD-paper methods, Aligned-MTL, ConFIG
+        UPGrad,
+        DualProj,
+        AlignedMTL,
+        ConFIG,
     )
 }
 """Method name -> class, every method the page can offer, in the page's order."""
@@ -52,7 +61,9 @@ GRADIENT_METHODS: tuple[str, ...] = tuple(
 (``"imtl"`` is IMTL-G, the gradient part of IMTL)."""
 
 
-def gradient_weights(name: str, grads: torch.Tensor, **hparams: Any) -> torch.Tensor:
+def gradient_weights(
+    name: str, grads: torch.Tensor, losses: torch.Tensor | None = None, **hparams: Any
+) -> torch.Tensor:
     """Task weights of a gradient-based method: ``grads [..., T, P] -> weights [..., T]``.
 
     The update direction is ``(weights.unsqueeze(-1) * grads).sum(-2)`` (the TorchJD convention).
@@ -63,6 +74,8 @@ def gradient_weights(name: str, grads: torch.Tensor, **hparams: Any) -> torch.Te
         name: one of :data:`GRADIENT_METHODS` (``"imtl"``: IMTL-G, the gradient part of IMTL, the
             only part that is a pure function of the gradients).
         grads: ``[..., T, P]`` per-task gradients, any leading batch dimensions.
+        losses: ``[..., T]`` the task losses, for the methods that read them (MGDA's
+            ``normalize="loss"`` and ``"loss+"``); passed on only when given.
         **hparams: the method's hyper-parameters, e.g. ``c=0.5`` for CAGrad or
             ``normalize="l2"`` for MGDA; PCGrad takes none.
 
@@ -74,6 +87,8 @@ def gradient_weights(name: str, grads: torch.Tensor, **hparams: Any) -> torch.Te
     if cls is None or cls.from_grads is None:
         raise ConfigError("weighting.method", name, "one of " + ", ".join(GRADIENT_METHODS))
     cls.check_params(hparams)
+    if losses is not None:
+        return cls.from_grads(grads, None, losses=losses, **hparams)
     return cls.from_grads(grads, None, **hparams)
 
 

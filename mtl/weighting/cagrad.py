@@ -18,8 +18,11 @@ As weights on the original gradients, ``d = sum_t w_t g_t`` with
 
     w_t = 1/T + (sqrt(phi) / |g_w*|) w*_t.
 
-No rescaling. The official implementation (``rescale=1``) divides ``d`` by ``1 + c^2``; we return
-the paper's ``d`` unscaled, so ``ours = official * (1 + c^2)``. TorchJD's ``CAGradWeighting``
+Rescaling (``rescale``, the official code's ``rescale`` 0/1/2, as named choices in that order):
+``"none"`` (our default) returns the paper's ``d``; ``"one_plus_c2"`` divides it by ``1 + c^2``
+(the official code's default, ``rescale=1``) and ``"one_plus_c"`` by ``1 + c`` (``rescale=2``).
+Rescaling only changes the step's length, not its direction. With ``"none"``,
+``ours = official * (1 + c^2)``. TorchJD's ``CAGradWeighting``
 (0.18) does not rescale either and computes the same weights: it normalises the Gram matrix by its
 trace (``|J|_F^2``) first, which leaves ``w`` unchanged because ``sqrt(phi) / |g_w|`` is
 scale-free. (Read from its source: its solver needs the optional cvxpy and clarabel, so the
@@ -66,6 +69,9 @@ from mtl.weighting.hparams import HParam
 
 _REL_TOL = 1e-12
 """Relative size (to ``trace G``) below which a squared distance counts as zero."""
+
+RESCALES: tuple[str, ...] = ("none", "one_plus_c2", "one_plus_c")
+"""``rescale`` values, in the order of the official code's codes 0, 1, 2."""
 
 
 def _objective(G: torch.Tensor, b: torch.Tensor, r: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
@@ -137,6 +143,7 @@ def cagrad_weights(
     iterations: int = 500,
     eps: float = 1e-4,
     gram: torch.Tensor | None = None,
+    rescale: str = "none",
 ) -> torch.Tensor:
     """CAGrad weights: ``grads [..., T, P] -> weights [..., T]`` (see the module docstring).
 
@@ -146,12 +153,17 @@ def cagrad_weights(
         iterations: projected-gradient steps of the inner solver for ``T > 2``.
         eps: ``|g_w*| <= eps |J|_F`` counts as zero (the degenerate case), as TorchJD's norm_eps.
         gram: ``[..., T, T]`` float64 ``grads @ grads^T`` if already computed.
+        rescale: ``"none"`` (the paper's ``d``), ``"one_plus_c2"`` (divide by ``1 + c^2``, the
+            official code's default) or ``"one_plus_c"`` (divide by ``1 + c``).
 
     Returns:
-        ``[..., T]`` weights in ``grads``' dtype, not rescaled by ``1 / (1 + c^2)``.
+        ``[..., T]`` weights in ``grads``' dtype.
     """
     if not c >= 0:
         raise ValueError(f"c must be non-negative, got {c!r}")
+    if rescale not in RESCALES:
+        raise ValueError(f"rescale must be one of {RESCALES}, got {rescale!r}")
+    divisor = {"none": 1.0, "one_plus_c2": 1.0 + c * c, "one_plus_c": 1.0 + c}[rescale]
     G = gram if gram is not None else gram_matrix(grads)
     T = G.shape[-1]
     b = G.mean(-1)  # b_t = g_t . g_0
@@ -164,7 +176,7 @@ def cagrad_weights(
     weights = uniform + (r / torch.where(gw > 0, gw, 1.0)).unsqueeze(-1) * w
     no_conflict = (b >= -_REL_TOL * frob.square().unsqueeze(-1)).all(-1)
     fallback = torch.where(no_conflict.unsqueeze(-1), uniform, torch.zeros_like(w))
-    return torch.where(ok.unsqueeze(-1), weights, fallback).to(grads.dtype)
+    return (torch.where(ok.unsqueeze(-1), weights, fallback) / divisor).to(grads.dtype)
 
 
 class CAGrad(WeightingMethod):
@@ -189,6 +201,15 @@ class CAGrad(WeightingMethod):
             "paper's convergent regime).",
             range=Range(0.0, 2.0),
         ),
+        HParam(
+            "rescale",
+            "none",
+            label="Rescale the step",
+            help="Divide the update by 1 + c squared (the official code's default) or by 1 + c, "
+            "which keeps its length near the average gradient's; the paper's form does not.",
+            choices=RESCALES,
+            choice_labels=("none (the paper)", "divide by 1 + c^2", "divide by 1 + c"),
+        ),
     )
     """``c``: ball radius relative to ``|g_0|``. ``[0, 1)`` is the paper's convergent regime
     (default 0.5); up to 2 lets the page show the MGDA-like regime."""
@@ -208,7 +229,8 @@ class CAGrad(WeightingMethod):
         cls, grads: torch.Tensor, gram: torch.Tensor | None = None, **hparams: Any
     ) -> torch.Tensor:
         """CAGrad weights ``[..., T]`` from ``grads [..., T, P]`` (and their Gram, if known)."""
-        return cagrad_weights(grads, c=cls.resolve_params(hparams)["c"], gram=gram)
+        params = cls.resolve_params(hparams)
+        return cagrad_weights(grads, c=params["c"], gram=gram, rescale=params["rescale"])
 
     def weights(
         self,
@@ -218,4 +240,4 @@ class CAGrad(WeightingMethod):
         gram: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """CAGrad weights ``[K, T]`` from this step's gradients ``[K, T, P]``; losses are unused."""
-        return cagrad_weights(grads, c=self.params["c"], gram=gram)
+        return cagrad_weights(grads, c=self.params["c"], gram=gram, rescale=self.params["rescale"])

@@ -1,7 +1,8 @@
 """Gradient-based weighting: the Gram-matrix helpers every gradient method shares.
 
-Every gradient-based method here (MGDA, PCGrad, CAGrad, IMTL-G) depends on the per-task gradients
-only through their Gram matrix ``G = grads @ grads^T``, ``[..., T, T]`` with ``G_ij = g_i . g_j``.
+Every gradient-based method here (MGDA, PCGrad, CAGrad, IMTL-G, UPGrad, DualProj, Aligned-MTL,
+ConFIG) depends on the per-task gradients only through their Gram matrix ``G = grads @ grads^T``,
+``[..., T, T]`` with ``G_ij = g_i . g_j``.
 The engine forms it once per step, in float64 (a cheap ``T x T`` matrix per member, and float64
 keeps the cancellations in ``|g_1 - g_2|^2 = G_11 + G_22 - 2 G_12`` harmless), and shares it with
 the conflict diagnostics; every solver works on it (the pure functions accept it as ``gram`` and

@@ -11,16 +11,29 @@ direction ``d = sum_t alpha_t g_t`` has equal projections on every unit gradient
     alpha_{2:T} = g_1 U^T (D U^T)^{-1},   alpha_1 = 1 - sum_{t>=2} alpha_t
 
 Equivalently, in Gram form (``G = grads grads^T``, ``n_t = |g_t| = sqrt(G_tt)``): ``d . u_t``
-equal for all ``t`` means ``G alpha = lambda n``, so ``alpha = G^{-1} n / (1^T G^{-1} n)``. We
-compute it with the pseudo-inverse, ``v = G^+ n`` (float64; eigenvalues below ``1e-10`` of the
-largest count as zero) and ``alpha = v / sum(v)``: the generalisation of TorchJD's
-``IMTLGWeighting`` (Quinton & Rey, 2024, *Jacobian Descent for Multi-Objective Optimization*)
-that also covers linearly dependent gradients, and equals the paper's formula whenever the
-gradients are linearly independent. For ``T = 2`` it reduces to
-``alpha = (|g_2|, |g_1|) / (|g_1| + |g_2|)``, so ``d`` is a positive multiple of the bisector
-``u_1 + u_2``. A zero gradient gets weight 0 (it imposes no constraint). If ``|sum(v)|`` vanishes
-(e.g. exactly opposite gradients of equal norm: no direction has equal non-zero projections) the
-weights are zeros, as in TorchJD.
+equal for all ``t`` means ``G alpha = lambda n``, so ``alpha = G^{-1} n / (1^T G^{-1} n)``.
+
+* ``T = 2``: the closed form. The paper's formula gives
+  ``alpha = (|g_2|, |g_1|) / (|g_1| + |g_2|)``, so ``d`` is a positive multiple of the bisector
+  ``u_1 + u_2``; it needs no inverse, so it stays exact when the two gradients are (nearly)
+  parallel or opposite, where ``G`` is (nearly) singular: exactly opposite gradients give
+  ``d = 0`` (the paper's ``D U^T`` is then ``2 (|g_1| + |g_2|) != 0``). A zero gradient imposes
+  no constraint: it gets weight 0 and the other weight 1; two zero gradients give zeros.
+* ``T > 2``: ``v = G^+ n`` by the pseudo-inverse (float64; eigenvalues below ``1e-12`` of the
+  largest, a few thousand float64 epsilons, the level of the Gram matrix's own rounding, count as
+  zero) and ``alpha = v / sum(v)``: the generalisation of TorchJD's ``IMTLGWeighting`` (Quinton
+  & Rey, 2024, *Jacobian Descent for Multi-Objective Optimization*) that also covers linearly
+  dependent gradients, and equals the paper's formula whenever the gradients are linearly
+  independent. If ``|sum(v)|`` vanishes (no direction has equal non-zero projections) the
+  weights are zeros, as in TorchJD.
+
+Earlier versions used the pseudo-inverse with a ``1e-10`` cut-off for ``T = 2`` too: two
+gradients within ``1e-5`` rad of parallel or opposite then had their small eigenvalue cut, and
+the direction came out about ``1e6`` times too large (e.g. weights ``(-1, 2)`` instead of
+``(2/3, 1/3)`` for ``g_1 = (1, 0)``, ``g_2 = -2 (cos 1e-5, -sin 1e-5)``). TorchJD (0.18) keeps
+the plain pseudo-inverse for ``T = 2`` as well; it agrees with the closed form except on exactly
+dependent rows, where its pseudo-inverse gives e.g. ``(-0.5, 1.5)`` for ``(g, -3 g)`` (a
+direction that increases the first loss) and the paper's formula gives ``(3/4, 1/4)``, ``d = 0``.
 
 IMTL-L (all parameters). A learnable scale ``s_t`` per task; the loss is ``e^{s_t} L_t - s_t``, so
 the task weight is ``e^{s_t}`` and ``s`` follows the gradient
@@ -54,8 +67,10 @@ from mtl.weighting.base import MethodContext, WeightingMethod
 from mtl.weighting.gradient import gram_matrix
 from mtl.weighting.hparams import HParam
 
-_PINV_RTOL = 1e-10
-"""Eigenvalues of ``G`` below this fraction of the largest count as zero in the pseudo-inverse."""
+_PINV_RTOL = 1e-12
+"""For ``T > 2``: eigenvalues of ``G`` below this fraction of the largest count as zero in the
+pseudo-inverse (about 4500 float64 epsilons: the Gram matrix's own rounding is a few epsilons of
+its trace, so smaller eigenvalues are noise)."""
 
 _SUM_TOL = 1e-9
 """``|sum(v)| max_t |g_t|`` below this counts as zero (no impartial direction)."""
@@ -74,11 +89,27 @@ def imtl_g_weights(grads: torch.Tensor, gram: torch.Tensor | None = None) -> tor
     """
     G = gram if gram is not None else gram_matrix(grads)
     norms = G.diagonal(dim1=-2, dim2=-1).clamp_min(0.0).sqrt()
+    if G.shape[-1] == 2:
+        return _two_task_weights(norms).to(grads.dtype)
     v = (torch.linalg.pinv(G, rtol=_PINV_RTOL, hermitian=True) @ norms.unsqueeze(-1)).squeeze(-1)
     total = v.sum(-1, keepdim=True)
     ok = total.abs() * norms.amax(-1, keepdim=True) > _SUM_TOL
     alpha = torch.where(ok, v / torch.where(ok, total, 1.0), 0.0)
     return alpha.to(grads.dtype)
+
+
+def _two_task_weights(norms: torch.Tensor) -> torch.Tensor:
+    """IMTL-G's closed form for two tasks: ``norms [..., 2] -> alpha [..., 2]``.
+
+    ``alpha = (|g_2|, |g_1|) / (|g_1| + |g_2|)`` (the paper's ``g_1 U^T (D U^T)^{-1}`` for
+    ``T = 2``, no inverse involved); a zero gradient gets 0 and the other 1; both zero: zeros.
+    """
+    n1, n2 = norms[..., 0], norms[..., 1]
+    total = n1 + n2
+    both = (n1 > 0) & (n2 > 0)
+    alpha = torch.stack([n2, n1], dim=-1) / torch.where(both, total, 1.0).unsqueeze(-1)
+    single = torch.stack([(n1 > 0), (n2 > 0)], dim=-1).to(norms.dtype)  # the non-zero one
+    return torch.where(both.unsqueeze(-1), alpha, torch.where(total.unsqueeze(-1) > 0, single, 0.0))
 
 
 class IMTL(WeightingMethod):

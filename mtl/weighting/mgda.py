@@ -33,13 +33,21 @@ Solvers (Gram form, ``G = grads grads^T``, ``|g_w|^2 = w^T G w``):
   points, e.g. more tasks than parameter dimensions) convergence is slow and ``|d|`` may remain
   around ``1e-2 |g|`` instead of 0.
 
-Normalisation (``normalize``, the paper's code offers ``l2``, ``loss``, ``loss+``, ``none``; we keep
-``"none"`` and ``"l2"``): with ``normalize="l2"`` the min-norm problem is solved for the unit
-gradients ``u_t = g_t / |g_t|`` and the weights are returned *on the original gradients*, ``w_t /
-|g_t|``, so the direction is the min-norm point of ``conv{u_t}`` (what LibMTL does). They then no
-longer sum to one. (The official code instead applies the unit-gradient solution to the raw losses.)
-A zero gradient keeps its weight undivided: its direction is zero whatever the weight.
+Normalisation (``normalize``, the official code's ``normalization_type``: ``l2``, ``loss``,
+``loss+``, ``none``): each gradient is divided by a positive ``n_t`` before the min-norm problem,
+``u_t = g_t / n_t``, and the weights are returned *on the original gradients*, ``w_t / n_t``, so the
+direction is the min-norm point of ``conv{u_t}`` (what LibMTL does for ``l2``). They then no longer
+sum to one. (The official code instead applies the normalised solution to the raw losses.)
 
+* ``"none"``: ``n_t = 1``, the paper's formulation (our default);
+* ``"l2"``: ``n_t = |g_t|``, unit gradients, which ignores how large each task's gradient is;
+* ``"loss"``: ``n_t = L_t``, the gradient of ``log L_t`` (a task close to its minimum counts as
+  much as one far from it in relative terms);
+* ``"loss+"``: ``n_t = L_t |g_t|`` (the official code's default in its configurations).
+
+``loss`` and ``loss+`` need this step's losses (:meth:`MGDA.weights` receives them; the pure
+function takes ``losses=``). A zero ``n_t`` (a zero gradient or loss) or a non-finite one leaves
+that task undivided: its direction is zero or undefined whatever the weight.
 
 MGDA-UB (the paper's upper bound, ``upper_bound=True``): the same min-norm problem for the gradients
 with respect to the shared representation ``Z`` (the shared layers' output over the batch)
@@ -158,8 +166,12 @@ def _pairwise_frank_wolfe(G: torch.Tensor, iterations: int) -> torch.Tensor:
     return w / w.sum(-1, keepdim=True)
 
 
-NORMALIZATIONS: tuple[str, ...] = ("none", "l2")
-"""``normalize`` values, in the order of the old numeric codes (0 none, 1 l2)."""
+NORMALIZATIONS: tuple[str, ...] = ("none", "l2", "loss", "loss+")
+"""``normalize`` values, in the order of the old numeric codes (0 none, 1 l2); ``loss`` and
+``loss+`` came later and never had codes."""
+
+LOSS_NORMALIZATIONS: frozenset[str] = frozenset({"loss", "loss+"})
+"""The normalisations that read the task losses."""
 
 
 def mgda_weights(
@@ -168,15 +180,18 @@ def mgda_weights(
     normalize: str = "none",
     iterations: int = 1000,
     gram: torch.Tensor | None = None,
+    losses: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """MGDA weights: ``grads [..., T, P] -> weights [..., T]`` (see the module docstring).
 
     Args:
         grads: ``[..., T, P]`` per-task gradients.
-        normalize: ``"none"`` (the weights lie on the simplex); ``"l2"``: solve for the unit
-            gradients and return the weights on the original gradients, ``w_t / |g_t|``.
+        normalize: ``"none"`` (the weights lie on the simplex); ``"l2"``, ``"loss"``,
+            ``"loss+"``: solve for ``g_t / n_t`` with ``n_t`` = ``|g_t|``, ``L_t``, ``L_t |g_t|``
+            and return the weights on the original gradients, ``w_t / n_t``.
         iterations: Frank-Wolfe steps for ``T > 2``.
         gram: ``[..., T, T]`` float64 ``grads @ grads^T`` if already computed.
+        losses: ``[..., T]`` this step's task losses, required by ``"loss"`` and ``"loss+"``.
 
     Returns:
         ``[..., T]`` weights in ``grads``' dtype; the direction is
@@ -184,13 +199,19 @@ def mgda_weights(
     """
     if normalize not in NORMALIZATIONS:
         raise ValueError(f"normalize must be one of {NORMALIZATIONS}, got {normalize!r}")
+    if normalize in LOSS_NORMALIZATIONS and losses is None:
+        raise ValueError(f"normalize={normalize!r} needs the task losses (losses=...)")
     G = gram if gram is not None else gram_matrix(grads)
+    if normalize == "none":
+        return min_norm_weights(G, iterations).to(grads.dtype)
+    norms = G.diagonal(dim1=-2, dim2=-1).clamp_min(0.0).sqrt()
     if normalize == "l2":
-        norms = G.diagonal(dim1=-2, dim2=-1).clamp_min(0.0).sqrt()
-        safe = torch.where(norms > 0, norms, 1.0)
-        w = min_norm_weights(G / (safe.unsqueeze(-1) * safe.unsqueeze(-2)), iterations) / safe
+        divisor = norms
     else:
-        w = min_norm_weights(G, iterations)
+        loss = losses.detach().to(G)  # type: ignore[union-attr]
+        divisor = loss if normalize == "loss" else loss * norms
+    safe = torch.where(torch.isfinite(divisor) & (divisor > 0), divisor, 1.0)
+    w = min_norm_weights(G / (safe.unsqueeze(-1) * safe.unsqueeze(-2)), iterations) / safe
     return w.to(grads.dtype)
 
 
@@ -211,10 +232,16 @@ class MGDA(WeightingMethod):
             "normalize",
             "none",
             label="Normalise gradients",
-            help="Solve the min-norm problem on the raw gradients (the paper) or on unit-length "
-            "ones, which ignores how large each task's gradient is.",
+            help="Solve the min-norm problem on the raw gradients (the paper), on unit-length "
+            "ones (ignores how large each task's gradient is), on gradients divided by their "
+            "loss, or divided by loss times length (the official code's loss+).",
             choices=NORMALIZATIONS,
-            choice_labels=("none (the paper's default)", "unit-length gradients (L2)"),
+            choice_labels=(
+                "none (the paper's default)",
+                "unit-length gradients (L2)",
+                "divided by the loss",
+                "divided by loss x length (loss+)",
+            ),
         ),
         HParam(
             "upper_bound",
@@ -225,7 +252,8 @@ class MGDA(WeightingMethod):
             "which optimises an upper bound of the same objective (its Theorem 1).",
         ),
     )
-    """``normalize``: ``"none"`` (the paper's default) or ``"l2"`` (solve on unit gradients).
+    """``normalize``: ``"none"`` (the paper's default), ``"l2"`` (solve on unit gradients),
+    ``"loss"`` or ``"loss+"`` (divide by the loss, or by the loss times the length).
     ``upper_bound``: MGDA-UB, the weights from the gradients with respect to the shared
     representation (one cheap backward to the representation instead of to every shared
     parameter; the paper's Theorem 1 shows it optimises an upper bound of the same objective)."""
@@ -246,14 +274,20 @@ class MGDA(WeightingMethod):
 
     @classmethod
     def from_grads(
-        cls, grads: torch.Tensor, gram: torch.Tensor | None = None, **hparams: Any
+        cls,
+        grads: torch.Tensor,
+        gram: torch.Tensor | None = None,
+        losses: torch.Tensor | None = None,
+        **hparams: Any,
     ) -> torch.Tensor:
         """MGDA weights ``[..., T]`` from ``grads [..., T, P]`` (and their Gram, if known).
 
+        ``losses`` ``[..., T]``: required by ``normalize="loss"`` and ``"loss+"``.
         ``upper_bound`` is accepted and changes nothing here: which gradients to pass (the
         parameters' or the representation's) is the caller's choice.
         """
-        return mgda_weights(grads, normalize=cls.resolve_params(hparams)["normalize"], gram=gram)
+        normalize = cls.resolve_params(hparams)["normalize"]
+        return mgda_weights(grads, normalize=normalize, gram=gram, losses=losses)
 
     def weights(
         self,
@@ -265,6 +299,6 @@ class MGDA(WeightingMethod):
         """MGDA weights ``[K, T]`` from this step's gradients ``[K, T, P]``.
 
         The gradients are the shared parameters' or, for MGDA-UB, the shared representation's;
-        the losses are unused.
+        the losses are read by ``normalize="loss"`` and ``"loss+"`` only.
         """
-        return mgda_weights(grads, normalize=self.params["normalize"], gram=gram)
+        return mgda_weights(grads, normalize=self.params["normalize"], gram=gram, losses=losses)

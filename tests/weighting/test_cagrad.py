@@ -6,6 +6,7 @@ import torch
 from hypothesis import given
 
 from mtl.errors import ConfigError
+from mtl.weighting import gradient_weights
 from mtl.weighting.cagrad import CAGrad, cagrad_weights, project_simplex
 
 from .helpers import FAST, direction, grad_matrices, make_ctx, random_grads, scale, t64
@@ -239,12 +240,40 @@ def test_negative_c_is_rejected():
 
 def test_method_class():
     assert CAGrad.name == "cagrad" and CAGrad.kind == "gradient" and "Liu" in CAGrad.citation
-    assert CAGrad.defaults() == {"c": 0.5}
+    assert CAGrad.defaults() == {"c": 0.5, "rescale": "none"}
     assert CAGrad.hparam("c").allows(0.5)
     g = random_grads(3, 2, 5, dtype=torch.float32)
     w = CAGrad(make_ctx(K=3, T=2), c=0.3).weights(torch.ones(3, 2), g, step=0)
     assert w.shape == (3, 2) and w.dtype == torch.float32
     torch.testing.assert_close(w, cagrad_weights(g, c=0.3))
+
+
+@pytest.mark.parametrize(("rescale", "divisor"), [("one_plus_c2", 1.09), ("one_plus_c", 1.3)])
+def test_rescale_divides_the_paper_direction(rescale, divisor):
+    # The official code's rescale=1 divides d by 1 + c^2, rescale=2 by 1 + c: for c = 0.3,
+    # 1.09 and 1.3; the direction's orientation is unchanged. Hand-worked pair of this module:
+    # g1 = (1, 0), g2 = (-1, 1) at c = 0.5 gives (0.75, 0.5); divided by 1.25 and by 1.5.
+    g = random_grads(4, 2, 5, seed=9)
+    torch.testing.assert_close(
+        cagrad_weights(g, c=0.3, rescale=rescale), cagrad_weights(g, c=0.3) / divisor
+    )
+    pair = t64([[1, 0], [-1, 1]])
+    expected = {"one_plus_c2": [0.6, 0.4], "one_plus_c": [0.5, 1 / 3]}[rescale]
+    torch.testing.assert_close(
+        gradient_weights("cagrad", pair, c=0.5, rescale=rescale), t64(expected)
+    )
+    method = CAGrad(make_ctx(K=4, T=2), c=0.3, rescale=rescale)
+    torch.testing.assert_close(
+        method.weights(torch.ones(4, 2), g, 0), cagrad_weights(g, c=0.3, rescale=rescale)
+    )
+
+
+def test_rescale_is_a_named_choice():
+    assert CAGrad.hparam("rescale").choices == ("none", "one_plus_c2", "one_plus_c")
+    with pytest.raises(ConfigError, match=r"weighting\.params\.rescale"):
+        CAGrad(make_ctx(), rescale=1)  # the official code's number, not a name
+    with pytest.raises(ValueError, match="rescale"):
+        cagrad_weights(t64([[1, 0], [0, 1]]), rescale="twice")
 
 
 def test_method_rejects_bad_c():

@@ -48,12 +48,19 @@ def test_the_same_conflicting_pair_under_every_method():
         "pcgrad": [2.0, 1.5],
         "cagrad": [0.75, 0.5],
         "imtl": [s2 / (1 + s2), 1 / (1 + s2)],
+        # gradmethods
+        "upgrad": [1.0, 0.75],
+        "dualproj": [0.5, 0.5],  # the mean (0, 1/2) is already in the dual cone (d . g1 = 0)
+        # sqrt(lambda_min) G^{-1/2} (1/2, 1/2) with G^{-1/2} = [[3, 1], [1, 2]] / sqrt(5)
+        "aligned_mtl": [(1 - 5**-0.5), 0.75 * (1 - 5**-0.5)],
+        "config": [(1 + s2) / 2, (1 + s2) / (2 * s2)],  # (n1 + n2) / (2 n_t)
     }
     assert set(expected) == set(GRADIENT_METHODS)
     for name, w in expected.items():
         torch.testing.assert_close(gradient_weights(name, g), t64(w))
-        # every method finds a direction that improves both tasks here
-        assert torch.all(direction(gradient_weights(name, g), g) @ g.T > 0)
+        # every method finds a direction that improves both tasks here (DualProj: d . g1 = 0)
+        improvement = direction(gradient_weights(name, g), g) @ g.T
+        assert torch.all(improvement >= 0 if name == "dualproj" else improvement > 0)
 
 
 def test_unknown_method_is_a_config_error():
@@ -69,7 +76,7 @@ def test_unknown_method_is_a_config_error():
         ("cagrad", {"alpha": 0.5}, "weighting.params.alpha"),
         ("cagrad", {"c": -0.5}, "weighting.params.c"),
         ("cagrad", {"c": float("inf")}, "weighting.params.c"),
-        ("mgda", {"normalize": "loss"}, "weighting.params.normalize"),  # not implemented
+        ("mgda", {"normalize": "l1"}, "weighting.params.normalize"),  # not a normalisation
         ("mgda", {"normalize": 1}, "weighting.params.normalize"),  # a code, not a name
         ("mgda", {"normalize": 0.5}, "weighting.params.normalize"),
         # used to pass validation and then raise TypeError inside mgda_weights

@@ -107,9 +107,10 @@ def test_returns_input_dtype():
 def test_matches_torchjd(T, P):
     # TorchJD's IMTLGWeighting computes v = pinv(G) sqrt(diag G), alpha = v / sum(v) (zeros when
     # |sum(v)| < 1e-12): the same generalisation we use, so the weights agree, including T > P
-    # (linearly dependent gradients). Both in float64 here; pinv cut-offs differ (ours: 1e-10 of
-    # the largest eigenvalue, theirs: the float64 default), which only matters for rank-deficient
-    # Gram matrices with eigenvalues between the two, not for these.
+    # (linearly dependent gradients). Both in float64 here; for T > 2 the pinv cut-offs differ
+    # (ours: 1e-12 of the largest eigenvalue, theirs: the float64 default), which only matters for
+    # rank-deficient Gram matrices with eigenvalues between the two, not for these; for T = 2 we
+    # use the closed form, equal to the pseudo-inverse for independent rows.
     g = random_grads(20, T, P, seed=10 * T + P)
     ours = imtl_g_weights(g)
     theirs = torch.stack([IMTLGWeighting()(m @ m.T) for m in g])
@@ -121,14 +122,55 @@ def test_matches_torchjd(T, P):
     [
         [[0, 0], [0, 0]],
         [[1, 2], [1, 2]],
-        [[1, 2], [2, 4]],
         [[1, 2], [-1, -2]],
         [[1, 0], [0, 0]],
     ],
 )
 def test_degenerate_pairs_match_torchjd(rows):
+    # The weights may differ where they are not unique (e.g. opposite gradients of equal norms:
+    # ours (1/2, 1/2), TorchJD's zeros); the directions agree.
     g = t64(rows)
-    torch.testing.assert_close(imtl_g_weights(g), IMTLGWeighting()(g @ g.T), atol=1e-12, rtol=0)
+    ours = direction(imtl_g_weights(g), g)
+    theirs = direction(IMTLGWeighting()(g @ g.T), g)
+    torch.testing.assert_close(ours, theirs, atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("delta", [1e-5, 1e-7, 1e-3])
+def test_nearly_opposite_pair_matches_torchjd_and_the_paper(delta):
+    # The case that used to break: g1 = (1, 0), g2 = -2 (cos delta, -sin delta). The paper's
+    # alpha = (|g2|, |g1|) / (|g1| + |g2|) = (2/3, 1/3), so d = (2/3) (1 - cos delta, sin delta):
+    # about (3.3e-11, 6.7e-6) for delta = 1e-5. The old 1e-10 pinv cut-off gave (-5, 4e-5).
+    c, s = math.cos(delta), math.sin(delta)
+    g = t64([[1, 0], [-2 * c, 2 * s]])
+    w = imtl_g_weights(g)
+    torch.testing.assert_close(w, t64([2 / 3, 1 / 3]), atol=1e-15, rtol=0)
+    d = direction(w, g)
+    expected = t64([2 / 3 * (1 - c), 2 / 3 * s])
+    torch.testing.assert_close(d, expected, atol=1e-15, rtol=1e-9)
+    theirs = direction(IMTLGWeighting()(g @ g.T), g)
+    assert float((theirs - d).norm()) <= 1e-3 * float(d.norm())
+    # and for nearly parallel gradients: the same weights, d along the bisector
+    g = t64([[1, 0], [2 * c, 2 * s]])
+    torch.testing.assert_close(imtl_g_weights(g), t64([2 / 3, 1 / 3]), atol=1e-15, rtol=0)
+
+
+def test_exactly_opposite_unequal_norms_give_a_zero_direction():
+    # (g, -3g): the paper's D U^T = (4g) . (2 u) = 8|g| != 0, alpha_2 = g1 . U / (D U^T) = 1/4:
+    # alpha = (3/4, 1/4), d = 0. TorchJD's pinv gives (-1/2, 3/2), d = -5 g, which increases L_1.
+    g = t64([[1, 2], [-3, -6]])
+    w = imtl_g_weights(g)
+    torch.testing.assert_close(w, t64([0.75, 0.25]))
+    torch.testing.assert_close(direction(w, g), t64([0, 0]))
+    torch.testing.assert_close(IMTLGWeighting()(g @ g.T), t64([-0.5, 1.5]))
+
+
+def test_exactly_parallel_unequal_norms_differ_from_torchjd():
+    # (g, 2g): every alpha with sum 1 has equal projections; the closed form (the limit of the
+    # paper's formula as the angle goes to 0) gives (2/3, 1/3), d = 4/3 g; TorchJD's minimum-norm
+    # pinv solution gives (1/3, 2/3), d = 5/3 g. Both are impartial; ours is continuous.
+    g = t64([[1, 2], [2, 4]])
+    torch.testing.assert_close(imtl_g_weights(g), t64([2 / 3, 1 / 3]))
+    torch.testing.assert_close(IMTLGWeighting()(g @ g.T), t64([1 / 3, 2 / 3]))
 
 
 # --- degenerate inputs ----------------------------------------------------------------------
@@ -138,8 +180,8 @@ def test_degenerate_pairs_match_torchjd(rows):
     ("rows", "expected"),
     [
         ([[0, 0], [0, 0]], [0, 0]),  # nothing to balance: zeros
-        ([[1, 2], [1, 2]], [0.5, 0.5]),  # identical: pinv splits evenly
-        ([[1, 2], [-1, -2]], [0, 0]),  # opposite, equal norms: no impartial direction, zeros
+        ([[1, 2], [1, 2]], [0.5, 0.5]),  # identical: the closed form splits evenly
+        ([[1, 2], [-1, -2]], [0.5, 0.5]),  # opposite, equal norms: d = 0
         ([[1, 0], [0, 0]], [1, 0]),  # a zero gradient imposes nothing and gets weight 0
         ([[3, 4]], [1]),  # T = 1
     ],
@@ -225,3 +267,14 @@ def test_head_weights_are_the_loss_scales(mode, scaled):
     head = method.head_weights(torch.tensor([[0.6, 0.4]]))
     expected = torch.tensor([[0.9048374, 1.0512711]]) if scaled else torch.ones(1, 2)
     assert torch.allclose(head, expected, atol=1e-6)
+
+
+def test_hybrid_mode_is_exact_on_nearly_opposite_gradients():
+    # Hybrid IMTL balances e^s g with the same closed form: at s = 0 it is IMTL-G, and the
+    # direction for delta = 1e-5 stays of order 1e-5, not the old 1e6 times too large.
+    delta = 1e-5
+    g = t64([[1, 0], [-2 * math.cos(delta), 2 * math.sin(delta)]]).unsqueeze(0)
+    method = IMTL(make_ctx(K=1, T=2), mode="hybrid")
+    w = method.weights(torch.ones(1, 2), g, 0)
+    torch.testing.assert_close(w, t64([[2 / 3, 1 / 3]]), atol=1e-15, rtol=0)
+    assert float(direction(w, g).norm()) < 1e-5

@@ -6,6 +6,7 @@ from hypothesis import given
 from torchjd.aggregation import MGDAWeighting
 
 from mtl.errors import ConfigError
+from mtl.weighting import gradient_weights
 from mtl.weighting.mgda import MGDA, mgda_weights, min_norm_weights
 
 from .helpers import FAST, direction, grad_matrices, make_ctx, random_grads, scale, t64
@@ -240,9 +241,56 @@ def test_method_class():
 
 def test_method_rejects_bad_normalize():
     with pytest.raises(ConfigError, match="normalize"):
-        MGDA(make_ctx(), normalize="loss")
+        MGDA(make_ctx(), normalize="l1")
     with pytest.raises(ValueError, match="normalize"):
-        mgda_weights(t64([[1, 0], [0, 1]]), normalize="loss+")
+        mgda_weights(t64([[1, 0], [0, 1]]), normalize="l1")
+
+
+# --- loss and loss+ normalisations (the official code's normalization_type) ------------------
+
+
+@pytest.mark.parametrize(
+    ("normalize", "expected_w", "expected_d"),
+    [
+        # g1 = (2, 0), g2 = (0, 1), L = (2, 0.5). loss: u = g / L = (1, 0), (0, 2);
+        # gamma = ((u2 - u1) . u2) / |u1 - u2|^2 = 4 / 5, so (0.8, 0.2) on u and
+        # (0.8 / 2, 0.2 / 0.5) = (0.4, 0.4) on g; d = (0.8, 0.4).
+        ("loss", [0.4, 0.4], [0.8, 0.4]),
+        # loss+: n = L |g| = (4, 0.5), u = (0.5, 0), (0, 2); gamma = 4 / 4.25 = 16/17, so
+        # (16/17 / 4, 1/17 / 0.5) = (4/17, 2/17) on g; d = (8/17, 2/17).
+        ("loss+", [4 / 17, 2 / 17], [8 / 17, 2 / 17]),
+    ],
+)
+def test_loss_normalisations_by_hand(normalize, expected_w, expected_d):
+    g, losses = t64([[2, 0], [0, 1]]), t64([2, 0.5])
+    w = mgda_weights(g, normalize=normalize, losses=losses)
+    torch.testing.assert_close(w, t64(expected_w))
+    torch.testing.assert_close(direction(w, g), t64(expected_d))
+    torch.testing.assert_close(gradient_weights("mgda", g, losses=losses, normalize=normalize), w)
+
+
+def test_loss_normalisations_need_the_losses_and_the_class_passes_them():
+    g = random_grads(3, 2, 5, seed=4)
+    losses = torch.rand(3, 2, generator=torch.Generator().manual_seed(0)) + 0.1
+    for normalize in ("loss", "loss+"):
+        with pytest.raises(ValueError, match="losses"):
+            mgda_weights(g, normalize=normalize)
+        method = MGDA(make_ctx(K=3), normalize=normalize)
+        torch.testing.assert_close(
+            method.weights(losses, g, 0), mgda_weights(g, normalize=normalize, losses=losses)
+        )
+    # loss+ with equal losses is l2 divided by the common loss
+    same = torch.full((3, 2), 2.0, dtype=torch.float64)
+    torch.testing.assert_close(
+        mgda_weights(g, normalize="loss+", losses=same), mgda_weights(g, normalize="l2") / 2
+    )
+
+
+def test_zero_loss_leaves_the_gradient_undivided():
+    g, losses = t64([[1, 0], [0, 1]]), t64([0.0, 1.0])
+    w = mgda_weights(g, normalize="loss", losses=losses)
+    assert torch.isfinite(w).all()
+    torch.testing.assert_close(w, mgda_weights(g))
 
 
 def test_a_zero_gradient_takes_all_the_weight():

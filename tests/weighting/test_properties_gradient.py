@@ -53,6 +53,33 @@ DECLARED: dict[str, dict[str, frozenset[int]]] = {
         "permutation_invariant": ALL,
         "scale_invariant": ALL,
     },
+    # gradmethods: the TorchJD-paper methods, Aligned-MTL, ConFIG
+    "upgrad": {
+        "finite": ALL,
+        "non_conflicting": ALL,  # an average of points of the dual cone
+        "permutation_invariant": ALL,
+        "scale_invariant": ALL,
+    },
+    "dualproj": {
+        "finite": ALL,
+        "non_conflicting": ALL,  # a point of the dual cone
+        "permutation_invariant": ALL,
+        "scale_invariant": ALL,
+    },
+    "aligned_mtl": {
+        # not non-conflicting: it equalises the principal directions, whatever the tasks' signs
+        "finite": ALL,
+        "permutation_invariant": ALL,
+        "scale_invariant": ALL,
+    },
+    "config": {
+        "finite": ALL,
+        # T > 2: only when the rows are independent (3 gradients in 2-D conflict in ~1/4 of
+        # random draws: U^+ 1 is then a least-squares fit, not an equal-angle direction)
+        "non_conflicting": frozenset({2}),
+        "permutation_invariant": ALL,
+        "scale_invariant": ALL,
+    },
 }
 
 
@@ -88,14 +115,8 @@ def _catalogue() -> dict[str, torch.Tensor]:
 
 CATALOGUE = _catalogue()
 
-_IMTL_OPPOSITE = (
-    "IMTL-G on (nearly) opposite gradients of unequal norms: the pseudo-inverse gives weights "
-    "(-0.5, 1.5), a direction that increases the smaller task's loss; fixed by the methods issue"
-)
 KNOWN_BUGS: dict[tuple[str, str, str], str] = {
     # (method, case, property) -> reason; each is an xfail(strict=True), so a fix is noticed
-    ("imtl", "opposite-unequal-2", "non_conflicting"): _IMTL_OPPOSITE,
-    ("imtl", "near-opposite-2", "non_conflicting"): _IMTL_OPPOSITE,
 }
 
 
