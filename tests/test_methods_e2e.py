@@ -53,9 +53,19 @@ def test_trains_the_conflicting_preset(method):
             assert np.ptp(regression) > 1e-6
 
 
-@pytest.mark.parametrize(
-    "method", [m for m in ("uncertainty", "gradnorm", "dwa", "rlw", "famo") if m in METHODS]
+SOLO_CHECKED = (
+    "uncertainty",
+    "gradnorm",
+    "dwa",
+    "rlw",
+    "famo",
+    # moremethods: begin
+    "gls",
+    # moremethods: end
 )
+
+
+@pytest.mark.parametrize("method", [m for m in SOLO_CHECKED if m in METHODS])
 def test_a_population_member_reproduces_its_solo_run(method):
     # Member k of a 3-seed population trains exactly like a K = 1 run with its seed: the
     # method's state is per member (RLW's draws included).

@@ -17,6 +17,7 @@ from mtl.weighting.base import MethodContext, WeightingMethod
 from mtl.weighting.cagrad import CAGrad
 from mtl.weighting.dwa import DWA
 from mtl.weighting.famo import FAMO
+from mtl.weighting.gls import GLS
 from mtl.weighting.gradnorm import GradNorm
 from mtl.weighting.hparams import HParam
 from mtl.weighting.imtl import IMTL
@@ -41,6 +42,9 @@ METHODS: dict[str, type[WeightingMethod]] = {
         MGDA,
         CAGrad,
         IMTL,
+        # moremethods: begin
+        GLS,
+        # moremethods: end
     )
 }
 """Method name -> class, every method the page can offer, in the page's order."""
