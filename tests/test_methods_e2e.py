@@ -61,6 +61,8 @@ SOLO_CHECKED = (
     "famo",
     # moremethods: begin
     "gls",
+    "nash_mtl",
+    "fairgrad",
     # moremethods: end
 )
 

@@ -16,12 +16,14 @@ from mtl.errors import ConfigError
 from mtl.weighting.base import MethodContext, WeightingMethod
 from mtl.weighting.cagrad import CAGrad
 from mtl.weighting.dwa import DWA
+from mtl.weighting.fairgrad import FairGrad
 from mtl.weighting.famo import FAMO
 from mtl.weighting.gls import GLS
 from mtl.weighting.gradnorm import GradNorm
 from mtl.weighting.hparams import HParam
 from mtl.weighting.imtl import IMTL
 from mtl.weighting.mgda import MGDA
+from mtl.weighting.nash_mtl import NashMTL
 from mtl.weighting.pcgrad import PCGrad
 from mtl.weighting.rlw import RLW
 from mtl.weighting.static import EqualMean, EqualSum, Static
@@ -44,6 +46,8 @@ METHODS: dict[str, type[WeightingMethod]] = {
         IMTL,
         # moremethods: begin
         GLS,
+        NashMTL,
+        FairGrad,
         # moremethods: end
     )
 }
