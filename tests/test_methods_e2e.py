@@ -63,6 +63,7 @@ SOLO_CHECKED = (
     "gls",
     "nash_mtl",
     "fairgrad",
+    "gradvac",
     # moremethods: end
 )
 

@@ -20,6 +20,7 @@ from mtl.weighting.fairgrad import FairGrad
 from mtl.weighting.famo import FAMO
 from mtl.weighting.gls import GLS
 from mtl.weighting.gradnorm import GradNorm
+from mtl.weighting.gradvac import GradVac
 from mtl.weighting.hparams import HParam
 from mtl.weighting.imtl import IMTL
 from mtl.weighting.mgda import MGDA
@@ -48,6 +49,7 @@ METHODS: dict[str, type[WeightingMethod]] = {
         GLS,
         NashMTL,
         FairGrad,
+        GradVac,
         # moremethods: end
     )
 }

@@ -57,4 +57,5 @@ def test_replay_of_libmtl_on_a_training_run(monkeypatch):
             ref = _libmtl_gls(losses[k].double())
             worst = max(worst, float((weights[k].double() - ref).abs().max()))
     assert len(log.losses) > 15 and math.isfinite(worst)
+    print(f"gls replay: {len(log.losses)} steps, max abs error {worst:.2e}")
     assert worst < 1e-5, worst
