@@ -64,6 +64,7 @@ SOLO_CHECKED = (
     "nash_mtl",
     "fairgrad",
     "gradvac",
+    "excess_mtl",
     # moremethods: end
 )
 

@@ -16,6 +16,7 @@ from mtl.errors import ConfigError
 from mtl.weighting.base import MethodContext, WeightingMethod
 from mtl.weighting.cagrad import CAGrad
 from mtl.weighting.dwa import DWA
+from mtl.weighting.excess_mtl import ExcessMTL
 from mtl.weighting.fairgrad import FairGrad
 from mtl.weighting.famo import FAMO
 from mtl.weighting.gls import GLS
@@ -50,6 +51,7 @@ METHODS: dict[str, type[WeightingMethod]] = {
         NashMTL,
         FairGrad,
         GradVac,
+        ExcessMTL,
         # moremethods: end
     )
 }
