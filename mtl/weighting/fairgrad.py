@@ -20,11 +20,14 @@ Solver. The official code and LibMTL call ``scipy.optimize.least_squares`` on th
 ``G w - w^(-1/alpha)`` from ``w = 1/T`` with ``w >= 0``. We solve the same equation as the
 minimum of the strictly convex ``f(w) = w^T G w / 2 - sum_t h(w_t)`` with ``h' = w^(-1/alpha)``
 (``h = log`` for ``alpha = 1``), by damped Newton steps batched over all members (no per-member
-solver), from ``w_t = G_tt^(-1/(1 + p))`` (exact for orthogonal gradients), with a
-fraction-to-boundary rule keeping ``w > 0`` and Armijo backtracking, until every member's Newton
-decrement is negligible (typically 4 to 8 steps). For stability the matrix is first divided by
-its mean diagonal ``s`` (the solution scales back by ``s^(-1/(1 + p))``, ``p = 1/alpha``) and a
-ridge ``1e-12 I`` is added, so a solution always exists.
+solver), with a fraction-to-boundary rule keeping ``w > 0`` and Armijo backtracking, until every
+member's Newton decrement is negligible. The start is ``w_t = (G_tt (1 + cos))^(-1/(1 + p))`` for
+two tasks, which is the exact solution for ``alpha = 1`` (Nash-MTL's closed form) and for equal
+norms, so those need no step and others a few; ``w_t = G_tt^(-1/(1 + p))`` for more tasks
+(exact for orthogonal gradients). The 2 x 2 Newton systems are solved in closed form. For
+stability the matrix is first divided by its mean diagonal ``s`` (the solution scales back by
+``s^(-1/(1 + p))``, ``p = 1/alpha``) and a ridge ``1e-12 I`` is added, so a solution always
+exists.
 
 Degenerate cases, where the equation has no positive solution: a task whose shared gradient is
 zero (``G_tt <= 1e-20 max_s G_ss``) is solved as if its gradient were orthogonal to the others
@@ -65,6 +68,17 @@ def _objective(G: torch.Tensor, w: torch.Tensor, p: float) -> torch.Tensor:
     return quad - barrier.sum(-1)
 
 
+def _newton_step(H: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+    """``-H^-1 grad`` for symmetric positive definite ``H [..., T, T]``; explicit for ``T = 2``."""
+    if H.shape[-1] != 2:
+        return -torch.linalg.solve(H, grad)
+    a, b, d = H[..., 0, 0], H[..., 0, 1], H[..., 1, 1]
+    det = a * d - b * b
+    x = (d * grad[..., 0] - b * grad[..., 1]) / det
+    y = (a * grad[..., 1] - b * grad[..., 0]) / det
+    return -torch.stack([x, y], dim=-1)
+
+
 def solve_power_equation(G: torch.Tensor, p: float) -> torch.Tensor:
     """Positive ``w`` with ``G w = w^(-p)``, batched: ``[..., T, T] (float64) -> [..., T]``.
 
@@ -76,27 +90,31 @@ def solve_power_equation(G: torch.Tensor, p: float) -> torch.Tensor:
     zero = diag <= ZERO_ROW * diag.amax(-1, keepdim=True)  # [..., T], all True if G = 0
     s = torch.where(zero, 0.0, diag).sum(-1) / (~zero).sum(-1).clamp_min(1)
     s = torch.where(s > 0, s, 1.0)  # all-zero gradients: G_n = I below, w = 1
-    Gn = G / s[..., None, None]
     keep = (~zero).to(G.dtype)
-    eye = torch.eye(T, dtype=G.dtype, device=G.device)
-    Gn = Gn * keep.unsqueeze(-1) * keep.unsqueeze(-2) + torch.diag_embed(1.0 - keep)
-    Gn = Gn + RIDGE * eye
-    w = Gn.diagonal(dim1=-2, dim2=-1).pow(-1.0 / (1.0 + p))
+    Gn = (G / s[..., None, None]) * keep.unsqueeze(-1) * keep.unsqueeze(-2)
+    Gn = Gn + torch.diag_embed(1.0 - keep + RIDGE)
+    dn = Gn.diagonal(dim1=-2, dim2=-1)
+    if T == 2:  # exact for p = 1 and for equal norms: (G_tt (1 + cos))^(-1 / (1 + p))
+        cos = Gn[..., 0, 1] / (dn[..., 0] * dn[..., 1]).sqrt()
+        w = (dn * (1.0 + cos).clamp_min(1e-6).unsqueeze(-1)).pow(-1.0 / (1.0 + p))
+    else:  # exact for orthogonal gradients
+        w = dn.pow(-1.0 / (1.0 + p))
     f = _objective(Gn, w, p)
     for _ in range(MAX_NEWTON):
         grad = (Gn @ w.unsqueeze(-1)).squeeze(-1) - w.pow(-p)
-        hess = Gn + torch.diag_embed(p * w.pow(-p - 1.0))
-        step = -torch.linalg.solve(hess, grad)
-        decrement = -(grad * step).sum(-1)  # lambda^2 >= 0
-        if bool((decrement <= 1e-20 * (1.0 + f.abs())).all()):
+        step = _newton_step(Gn + torch.diag_embed(p * w.pow(-p - 1.0)), grad)
+        decrement = -(grad * step).sum(-1)  # lambda^2 >= 0, twice the estimated suboptimality
+        slack = 1e-13 * (1.0 + f.abs())  # rounding in f: near the solution every step passes
+        active = decrement > 1e-20 * (1.0 + f.abs())
+        if not bool(active.any()):
             break
         shrink = torch.where(step < 0, -0.99 * w / step.clamp_max(-1e-300), torch.inf)
-        t = shrink.amin(-1).clamp_max(1.0)
-        pending = torch.ones_like(t, dtype=torch.bool)
-        for _ in range(60):  # Armijo backtracking, only members not yet accepted shrink
+        t = torch.where(active, shrink.amin(-1).clamp_max(1.0), 0.0)
+        pending = active
+        for _ in range(50):  # Armijo backtracking; only members not yet accepted shrink
             trial = w + t.unsqueeze(-1) * step
             f_trial = _objective(Gn, trial, p)
-            ok = f_trial <= f - 0.25 * t * decrement
+            ok = f_trial <= f - 0.25 * t * decrement + slack
             accept = pending & ok
             w = torch.where(accept.unsqueeze(-1), trial, w)
             f = torch.where(accept, f_trial, f)
@@ -107,10 +125,13 @@ def solve_power_equation(G: torch.Tensor, p: float) -> torch.Tensor:
     # No positive solution without the ridge: some nonnegative v != 0 has G v = 0, i.e. zero is a
     # convex combination of the gradients (Pareto stationary). Return that null combination.
     stationary = (RIDGE * w.pow(1.0 + p) > STATIONARY).any(-1, keepdim=True)
+    w = w * s.unsqueeze(-1).pow(-1.0 / (1.0 + p))
+    if not bool(stationary.any()):
+        return w
     null = torch.linalg.eigh(Gn).eigenvectors[..., :, 0]  # smallest eigenvalue's eigenvector
     null = (null * torch.where((null * w).sum(-1, keepdim=True) < 0, -1.0, 1.0)).clamp_min(0.0)
     null = T * null / null.sum(-1, keepdim=True).clamp_min(1e-300)
-    return torch.where(stationary, null, w * s.unsqueeze(-1).pow(-1.0 / (1.0 + p)))
+    return torch.where(stationary, null, w)
 
 
 def fairgrad_weights(
