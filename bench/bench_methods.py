@@ -4,7 +4,7 @@ On the ``conflicting`` preset (shared MLP 2 x 32, 384 training rows, full batch,
 to 50 epochs:
 
 1. per-epoch cost of one run (K = 1) of each method relative to static weighting
-   (goal for the gradient-based methods: at most 3x);
+   (goal for the gradient-based methods, those that read the per-task gradients: at most 3x);
 2. a 64-member sweep (64 seeds) of each method relative to one run of the same method
    (goal: about 1x, "a sweep of a dynamic method costs about what one run costs", since the
    method's state and arithmetic are vectorised over members). The model's own arithmetic grows
@@ -12,7 +12,8 @@ to 50 epochs:
    static-weights sweep of the same size (the method's overhead in a sweep), and relative to the
    64 runs done one after another (64 x one run).
 
-Run: ``python bench/bench_methods.py``. Prints a table; exits 0 either way (the figures are for
+Run: ``python bench/bench_methods.py [method ...]`` (default every method; ``static`` is always
+measured, as the baseline). Prints a table; exits 0 either way (the figures are for
 reading, not a pass/fail gate on a noisy machine).
 """
 
@@ -40,12 +41,15 @@ def main() -> None:
     base = mtl.preset("conflicting").with_(epochs=EPOCHS)
     seeds = list(range(MEMBERS))
 
+    chosen = set(sys.argv[1:]) | {"static"} if len(sys.argv) > 1 else set(METHODS)
     rows = []
     for name, cls in METHODS.items():
+        if name not in chosen:
+            continue
         cfg = base.with_(**{"weighting.method": name})
         one = best_of(lambda cfg=cfg: mtl.train(cfg), repeat=7)
         sweep = best_of(lambda cfg=cfg: mtl.sweep(cfg, seeds=seeds), repeat=3)
-        rows.append((name, cls.combines == "gradients", one, sweep))
+        rows.append((name, cls.kind == "gradient", one, sweep))  # reads the gradients
 
     static_one = next(one for name, _, one, _ in rows if name == "static")
     static_sweep = next(sweep for name, _, _, sweep in rows if name == "static")

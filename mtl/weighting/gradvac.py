@@ -64,6 +64,14 @@ def gradvac_step(
     """
     T = G.shape[-1]
     targets = targets.to(G.dtype)
+    return _two_tasks(G, targets, beta) if T == 2 else _sequential(G, targets, beta)
+
+
+def _sequential(
+    G: torch.Tensor, targets: torch.Tensor, beta: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`gradvac_step` for any ``T``: the pairs in turn, tracking ``C`` ``[..., T, T]``."""
+    T = G.shape[-1]
     C = torch.eye(T, dtype=G.dtype, device=G.device).expand_as(G).clone()
     norms = G.diagonal(dim1=-2, dim2=-1).clamp_min(0.0).sqrt()  # |g_j| [..., T]
     new = targets.clone()
@@ -83,6 +91,29 @@ def gradvac_step(
             C[..., i, j] = C[..., i, j] + torch.where(apply, coef, 0.0)
             new[..., i, j] = (1.0 - beta) * phi + beta * rho
     return C.sum(-2), new
+
+
+def _two_tasks(
+    G: torch.Tensor, targets: torch.Tensor, beta: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`gradvac_step` for ``T = 2`` in a few elementwise operations.
+
+    Each ``p_i`` meets one other gradient, while still equal to ``g_i``, so both pairs see the
+    same cosine ``rho = G_12 / (|g_1| |g_2| + 1e-8)``; pair ``(i, j)`` adds
+    ``c_ij = |g_i| (phi_ij sin rho - rho sin phi_ij) / (|g_j| sin phi_ij + 1e-8)`` times ``g_j``.
+    """
+    norms = G.diagonal(dim1=-2, dim2=-1).clamp_min(0.0).sqrt()  # [..., 2]
+    other = norms.flip(-1)  # |g_j| for pair (i, j), i = 0, 1
+    rho = (G[..., 0, 1] / (norms[..., 0] * norms[..., 1] + EPS)).unsqueeze(-1)  # [..., 1]
+    phi = torch.stack([targets[..., 0, 1], targets[..., 1, 0]], dim=-1)  # [..., 2]
+    sin_rho = (1.0 - rho * rho).clamp_min(0.0).sqrt()
+    sin_phi = (1.0 - phi * phi).clamp_min(0.0).sqrt()
+    coef = norms * (phi * sin_rho - rho * sin_phi) / (other * sin_phi + EPS)
+    coef = torch.where((rho < phi) & (other > 0), coef, 0.0)  # c_12, c_21
+    moved = (1.0 - beta) * phi + beta * rho
+    new = targets.clone()
+    new[..., 0, 1], new[..., 1, 0] = moved[..., 0], moved[..., 1]
+    return 1.0 + coef.flip(-1), new  # w = (1 + c_21, 1 + c_12)
 
 
 class GradVac(WeightingMethod):

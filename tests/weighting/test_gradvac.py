@@ -4,7 +4,7 @@ import math
 
 import torch
 
-from mtl.weighting.gradvac import GradVac, gradvac_step
+from mtl.weighting.gradvac import GradVac, _sequential, _two_tasks, gradvac_step
 
 from .helpers import direction, make_ctx, random_grads, t64
 from .replay import record
@@ -86,8 +86,35 @@ def test_zero_gradient_gets_no_coefficient():
     assert torch.isfinite(w).all() and float(w.abs().max()) < 10
 
 
+def test_two_task_shortcut_equals_the_sequential_rule():
+    gen = torch.Generator().manual_seed(3)
+    grads = torch.randn(50, 2, 6, generator=gen, dtype=torch.float64)
+    G = grads @ grads.mT
+    targets = torch.rand(50, 2, 2, generator=gen, dtype=torch.float64) * 2 - 1
+    targets.diagonal(dim1=-2, dim2=-1).zero_()
+    w2, t2 = _two_tasks(G, targets, 0.3)
+    ws, ts = _sequential(G, targets, 0.3)
+    torch.testing.assert_close(w2, ws)
+    torch.testing.assert_close(t2, ts)
+
+
+def test_three_tasks_replay_libmtl_in_a_fixed_order():
+    gen = torch.Generator().manual_seed(4)
+    method = GradVac(make_ctx(K=2, T=3), beta=0.3)
+    refs = [LibMTLGradVac(3, 0.3) for _ in range(2)]
+    for _ in range(6):
+        grads = torch.randn(2, 3, 5, generator=gen, dtype=torch.float64)
+        w = _step(method, grads)
+        for k in range(2):
+            torch.testing.assert_close(direction(w[k], grads[k]), refs[k].step(grads[k]))
+
+
 class LibMTLGradVac:
-    """LibMTL ``GradVac.backward`` (whole model) for one member; the shuffle is moot for T = 2."""
+    """LibMTL ``GradVac.backward`` (whole model) for one member.
+
+    LibMTL shuffles the order of the other tasks; the shuffle is moot for T = 2, and for T > 2
+    we visit them in increasing order, as our implementation does.
+    """
 
     def __init__(self, n_tasks: int, beta: float) -> None:
         self.beta = beta
