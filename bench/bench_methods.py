@@ -4,7 +4,7 @@ On the ``conflicting`` preset (shared MLP 2 x 32, 384 training rows, full batch,
 to 50 epochs:
 
 1. per-epoch cost of one run (K = 1) of each method relative to static weighting
-   (goal for the gradient-based methods: at most 3x);
+   (goal for the gradient-based methods, those that read the per-task gradients: at most 3x);
 2. a 64-member sweep (64 seeds) of each method relative to one run of the same method
    (goal: about 1x, "a sweep of a dynamic method costs about what one run costs", since the
    method's state and arithmetic are vectorised over members). The model's own arithmetic grows
@@ -49,7 +49,7 @@ def main() -> None:
         cfg = base.with_(**{"weighting.method": name})
         one = best_of(lambda cfg=cfg: mtl.train(cfg), repeat=7)
         sweep = best_of(lambda cfg=cfg: mtl.sweep(cfg, seeds=seeds), repeat=3)
-        rows.append((name, cls.combines == "gradients", one, sweep))
+        rows.append((name, cls.kind == "gradient", one, sweep))  # reads the gradients
 
     static_one = next(one for name, _, one, _ in rows if name == "static")
     static_sweep = next(sweep for name, _, _, sweep in rows if name == "static")

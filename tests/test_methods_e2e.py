@@ -57,7 +57,8 @@ def test_trains_the_conflicting_preset(method):
 
 SOLO_METHODS = ("uncertainty", "gradnorm", "dwa", "rlw", "famo")
 GRADMETHODS = ("imtl", "upgrad", "dualproj", "aligned_mtl", "config")  # gradmethods
-SOLO_METHODS += GRADMETHODS
+MOREMETHODS = ("gls", "nash_mtl", "fairgrad", "gradvac", "excess_mtl")  # moremethods
+SOLO_METHODS += GRADMETHODS + MOREMETHODS
 """Methods whose population members must reproduce their solo runs (stateful or solver-based)."""
 
 

@@ -19,11 +19,16 @@ from mtl.weighting.cagrad import CAGrad
 from mtl.weighting.config import ConFIG
 from mtl.weighting.dualproj import DualProj
 from mtl.weighting.dwa import DWA
+from mtl.weighting.excess_mtl import ExcessMTL
+from mtl.weighting.fairgrad import FairGrad
 from mtl.weighting.famo import FAMO
+from mtl.weighting.gls import GLS
 from mtl.weighting.gradnorm import GradNorm
+from mtl.weighting.gradvac import GradVac
 from mtl.weighting.hparams import HParam
 from mtl.weighting.imtl import IMTL
 from mtl.weighting.mgda import MGDA
+from mtl.weighting.nash_mtl import NashMTL
 from mtl.weighting.pcgrad import PCGrad
 from mtl.weighting.rlw import RLW
 from mtl.weighting.static import EqualMean, EqualSum, Static
@@ -50,6 +55,13 @@ METHODS: dict[str, type[WeightingMethod]] = {
         DualProj,
         AlignedMTL,
         ConFIG,
+        # moremethods: begin
+        GLS,
+        NashMTL,
+        FairGrad,
+        GradVac,
+        ExcessMTL,
+        # moremethods: end
     )
 }
 """Method name -> class, every method the page can offer, in the page's order."""

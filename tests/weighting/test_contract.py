@@ -59,7 +59,7 @@ def test_weights_reads_state_and_never_changes_it(name):
     assert _same(vars(method), before)
     # ... and after_step is where the state moves, for the methods that learn every step
     method.after_step(losses, grads, gram=gram)
-    if name in ("famo", "gradnorm", "uncertainty", "imtl"):
+    if name in ("famo", "gradnorm", "uncertainty", "imtl", "gradvac", "excess_mtl"):
         assert not _same(vars(method), before)
 
 
@@ -80,9 +80,14 @@ def test_kind_and_combines():
     assert METHODS["gradnorm"].kind == "gradient"  # it reads the gradients' norms ...
     assert METHODS["gradnorm"].combines == "losses"  # ... and weights the losses
     kinds = {name for name, cls in METHODS.items() if cls.combines == "gradients"}
-    expected = {"pcgrad", "mgda", "cagrad", "imtl"}
-    expected |= {"upgrad", "dualproj", "aligned_mtl", "config"}  # gradmethods
-    assert kinds == expected == set(GRADIENT_METHODS)
+    combining = {"pcgrad", "mgda", "cagrad", "imtl"}
+    combining |= {"upgrad", "dualproj", "aligned_mtl", "config"}  # gradmethods
+    assert combining <= kinds
+    # every method with a pure form reads gradients; Nash-MTL and FairGrad weight the losses
+    pure = combining | {"nash_mtl", "fairgrad"}
+    assert pure <= set(GRADIENT_METHODS)
+    for name in GRADIENT_METHODS:
+        assert METHODS[name].kind == "gradient"
 
 
 @pytest.mark.parametrize("name", list(METHODS))

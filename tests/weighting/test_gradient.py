@@ -54,6 +54,12 @@ def test_the_same_conflicting_pair_under_every_method():
         # sqrt(lambda_min) G^{-1/2} (1/2, 1/2) with G^{-1/2} = [[3, 1], [1, 2]] / sqrt(5)
         "aligned_mtl": [(1 - 5**-0.5), 0.75 * (1 - 5**-0.5)],
         "config": [(1 + s2) / 2, (1 + s2) / (2 * s2)],  # (n1 + n2) / (2 n_t)
+        # moremethods: begin
+        # cos = -1/sqrt 2: G w = 1/w gives w_t = 1 / (|g_t| sqrt(1 + cos)) (FairGrad, alpha = 1);
+        # Nash-MTL normalises G by ||G||_F = sqrt 7, which multiplies them by 7^(1/4)
+        "fairgrad": [1 / (1 - 1 / s2) ** 0.5, 1 / (s2 * (1 - 1 / s2) ** 0.5)],
+        "nash_mtl": [7**0.25 / (1 - 1 / s2) ** 0.5, 7**0.25 / (s2 * (1 - 1 / s2) ** 0.5)],
+        # moremethods: end
     }
     assert set(expected) == set(GRADIENT_METHODS)
     for name, w in expected.items():

@@ -80,6 +80,22 @@ DECLARED: dict[str, dict[str, frozenset[int]]] = {
         "permutation_invariant": ALL,
         "scale_invariant": ALL,
     },
+    # moremethods: begin
+    "nash_mtl": {
+        # G alpha = 1/alpha: every task improves by 1/alpha_t > 0; Pareto-stationary cases
+        # (opposite gradients) give d = 0
+        "finite": ALL,
+        "non_conflicting": ALL,
+        "permutation_invariant": ALL,
+        "scale_invariant": ALL,  # G is normalised by its Frobenius norm
+    },
+    "fairgrad": {
+        # not scale-invariant: scaling the gradients by s scales w by s^(-2 alpha / (1 + alpha))
+        "finite": ALL,
+        "non_conflicting": ALL,
+        "permutation_invariant": ALL,
+    },
+    # moremethods: end
 }
 
 

@@ -1,0 +1,120 @@
+"""DB-MTL (Dual-Balancing): log losses, and every task's gradient scaled to the largest norm.
+
+Lin, B., Jiang, W., Ye, F., Zhang, Y., Chen, P., Chen, Y.-C., Liu, S. & Kwok, J. T. (2023).
+*Dual-Balancing for Multi-Task Learning*. arXiv:2308.12029; LibMTL's ``DB_MTL`` is the reference.
+
+NOT REGISTERED in :data:`mtl.weighting.METHODS`: its shared update is a combination of *moving
+averages* of past gradients, not of this step's gradients, so it cannot be expressed as weights
+``w`` with ``d = sum_t w_t g_t``, the only shared update the engine applies today. The engine
+would need one more hook: use :meth:`DBMTL.shared_direction` ``[K, P]`` as the shared part of the
+update (and :meth:`DBMTL.head_weights` for the heads). Everything else is ready and tested.
+
+Per member, at step ``n`` (from 1), with ``g_t`` the gradient of ``L_t`` on the shared parameters::
+
+    h_t = grad log(L_t + 1e-8) = g_t / (L_t + 1e-8)        loss-scale balancing (log transform)
+    m_t <- h_t + (beta / n^sigma) (m_t - h_t)              EMA of h_t (m_t = 0 before step 1)
+    a_t = max_s |m_s| / (|m_t| + 1e-8)                     gradient-magnitude balancing
+    d   = sum_t a_t m_t                                    the shared update
+
+so every task contributes a gradient of the same norm (the largest), whatever the scale of its
+loss. Each head gets the gradient of its log loss, ``g_t / (L_t + 1e-8)``. ``beta = 0.9`` and
+``sigma = 0`` are LibMTL's defaults. :meth:`DBMTL.weights` returns ``a_t / (L_t + 1e-8)``, the
+weights on this step's gradients (exact when ``beta = 0``), for display.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+
+from mtl.limits import Range
+from mtl.weighting.base import MethodContext, WeightingMethod
+from mtl.weighting.hparams import HParam
+
+EPS = 1e-8
+"""LibMTL's constant in the log and in the norm ratio."""
+
+
+class DBMTL(WeightingMethod):
+    """DB-MTL (Lin et al., 2023): log losses and EMA gradients scaled to the largest norm."""
+
+    name = "db_mtl"
+    label = "DB-MTL (Dual-Balancing)"
+    citation = (
+        "Lin, Jiang, Ye, Zhang, Chen, Chen, Liu & Kwok (2023), Dual-Balancing for Multi-Task "
+        "Learning (arXiv:2308.12029)."
+    )
+    kind = "gradient"
+    combines = "gradients"
+    hparams: ClassVar[tuple[HParam, ...]] = (
+        HParam(
+            "beta",
+            0.9,
+            label="beta (gradient EMA)",
+            help="Weight of the past in the moving average of each task's gradient.",
+            range=Range(0.0, 1.0, hi_open=True),
+        ),
+        HParam(
+            "beta_sigma",
+            0.0,
+            label="beta decay exponent",
+            help="The EMA weight at step n is beta / n^sigma; 0 keeps it constant.",
+            range=Range(0.0, 5.0),
+        ),
+    )
+    explanation = (
+        "DB-MTL balances the tasks twice. It trains on the logarithm of each loss, so a task "
+        "whose loss is numerically large does not dominate; and it rescales every task's "
+        "(averaged) gradient to the length of the longest one, so every task pulls equally hard "
+        "on the shared layers."
+    )
+    formula = (
+        r"h_t = \nabla \log L_t,\quad m_t \leftarrow h_t + \tfrac{\beta}{n^{\sigma}}(m_t - h_t),"
+        r"\quad d = \sum_t \frac{\max_s \lVert m_s \rVert}{\lVert m_t \rVert}\, m_t"
+    )
+
+    def __init__(self, ctx: MethodContext, **params: Any) -> None:
+        super().__init__(ctx, **params)
+        self.beta: float = self.params["beta"]
+        self.sigma: float = self.params["beta_sigma"]
+        self.step = 0
+        self.buffer: torch.Tensor | None = None  # m [K, T, P]
+
+    def _pending(
+        self, losses: torch.Tensor, grads: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(m', a)``: the buffer after this step and the norm-balancing factors, not applied."""
+        h = grads / (losses + EPS).unsqueeze(-1)
+        rate = self.beta / (self.step + 1) ** self.sigma
+        previous = torch.zeros_like(h) if self.buffer is None else self.buffer  # m = 0 at first
+        buffer = h + rate * (previous - h)
+        norms = buffer.norm(dim=-1)
+        return buffer, norms.amax(-1, keepdim=True) / (norms + EPS)
+
+    def weights(
+        self,
+        losses: torch.Tensor,
+        grads: torch.Tensor,
+        step: int,
+        gram: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """``a_t / (L_t + 1e-8)`` ``[K, T]``: the weights on this step's gradients if beta = 0."""
+        _, a = self._pending(losses, grads)
+        return a / (losses + EPS)
+
+    def shared_direction(self, losses: torch.Tensor, grads: torch.Tensor) -> torch.Tensor:
+        """This step's shared update ``sum_t a_t m_t`` ``[K, P]``; reads the state only."""
+        buffer, a = self._pending(losses, grads)
+        return (a.unsqueeze(-1) * buffer).sum(-2)
+
+    def after_step(
+        self,
+        losses: torch.Tensor,
+        grads: torch.Tensor | None = None,
+        gram: torch.Tensor | None = None,
+    ) -> None:
+        """Move the gradient averages with this step's log-loss gradients."""
+        assert grads is not None, "DB-MTL averages the gradients"
+        self.buffer, _ = self._pending(losses, grads)
+        self.step += 1
