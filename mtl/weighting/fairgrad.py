@@ -71,7 +71,8 @@ def _objective(G: torch.Tensor, w: torch.Tensor, p: float) -> torch.Tensor:
 def _newton_step(H: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
     """``-H^-1 grad`` for symmetric positive definite ``H [..., T, T]``; explicit for ``T = 2``."""
     if H.shape[-1] != 2:
-        return -torch.linalg.solve(H, grad)
+        step: torch.Tensor = torch.linalg.solve(H, grad)
+        return -step
     a, b, d = H[..., 0, 0], H[..., 0, 1], H[..., 1, 1]
     det = a * d - b * b
     x = (d * grad[..., 0] - b * grad[..., 1]) / det
