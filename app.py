@@ -24,7 +24,7 @@ import streamlit as st
 from streamlit.errors import FragmentHandledException
 
 import mtl
-from ui import links, pins, run, sidebar, views
+from ui import keys, links, memory, pins, run, runtime, sidebar, views
 
 LOGGER = logging.getLogger("loss_weighting_explorer")
 """Where unexpected errors go, with their traceback: the server's standard error."""
@@ -46,7 +46,7 @@ st.set_page_config(
 
 def main() -> None:
     """The page's script: sidebar -> configuration -> cached training -> views."""
-    run.setup_runtime()
+    runtime.setup_runtime()
 
     links.read_link()  # a session's first run: the URL fills the controls
     outcome = sidebar.render()
@@ -58,7 +58,7 @@ def main() -> None:
             result = run.train(outcome.cfg)
         except (mtl.ConfigError, mtl.DataError) as error:
             problem = sidebar.Problem("This configuration can't be trained", str(error))
-    shown = result or run.last_good()
+    shown = result or memory.last_good()
     views.problem(problem, outcome.waiting, has_result=shown is not None)
     links.notice(outcome.cfg)
     if result is not None:
@@ -66,9 +66,9 @@ def main() -> None:
 
     if shown is not None:
         views.notebook_note(outcome.cfg or shown.config)
-        metrics_column = views.headline(shown, run.previous_summary(shown) if result else None)
+        metrics_column = views.headline(shown, memory.previous_summary(shown) if result else None)
         with metrics_column:
-            pins.controls(shown, run.cache_key(shown.config))
+            pins.controls(shown, keys.cache_key(shown.config))
         views.details(shown)
 
 

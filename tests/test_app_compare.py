@@ -45,7 +45,8 @@ from ui.compare_views import (
     default_member,
     face_off_display,
 )
-from ui.run import LAST_GOOD, cache_key
+from ui.keys import cache_key
+from ui.memory import LAST_GOOD
 from ui.state import (
     DEFAULT_PRESET,
     WIDGET_STEPS,

@@ -3,8 +3,11 @@
 - :mod:`ui.state`: widget keys <-> :class:`~mtl.config.RunConfig` (pure, no Streamlit).
 - :mod:`ui.csv_upload`: reading an uploaded CSV's columns and loading it (pure, no Streamlit).
 - :mod:`ui.sidebar`: the sidebar widgets, producing a RunConfig or a problem to report.
-- :mod:`ui.run`: cached training, sweeps and face-offs with throttled progress bars; the last
-  good result.
+- :mod:`ui.runtime`: server setup (threads, allocator, secrets) and the training slots.
+- :mod:`ui.keys`: cache keys of a configuration and of its data.
+- :mod:`ui.run`: cached training, sweeps and face-offs with throttled progress bars; cancellation.
+- :mod:`ui.memory`: session memory: the last good result, the previous run's summary.
+- :mod:`ui.data_view`: the Data tab's table (cached per dataset).
 - :mod:`ui.charting`: memoised chart objects from :mod:`mtl.charts`.
 - :mod:`ui.views`: the main-area sections (metrics, stacked chart, tabs).
 - :mod:`ui.compare_views`: the weight sweep (Pareto front) and method face-off tabs.

@@ -19,7 +19,8 @@ from mtl.data import DATASETS
 from mtl.weighting import METHODS
 from ui import compare_views, exports, inert, pins
 from ui.charting import show as _show
-from ui.run import cache_key, data_view
+from ui.data_view import data_view
+from ui.keys import cache_key
 from ui.sidebar import Problem, use_corrected_data
 from ui.state import CSV
 
@@ -342,7 +343,7 @@ def _data(result: mtl.Result) -> None:
         split="split",
         titles=view.titles,
     )
-    st.caption(view.caption)  # names in it are code spans (ui.run builds it with inert.code)
+    st.caption(view.caption)  # names in it are code spans (ui.data_view builds it with inert.code)
     if view.extras is not None:
         st.markdown("**The notebook's mismatch.**")
         used, unused = st.columns(2)
