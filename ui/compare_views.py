@@ -34,6 +34,7 @@ import streamlit as st
 import mtl
 from mtl import charts
 from mtl.compare import FaceOff, pareto_front
+from mtl.results import summary_split
 from mtl.sweeps import (
     DEFAULT_POINTS,
     DEFAULT_SEEDS,
@@ -75,14 +76,9 @@ def init_state() -> None:
         st.session_state.setdefault(key, value)
 
 
-def split_of(summary: pd.DataFrame) -> str:
-    """``test`` when the members have test figures, else ``train`` (no test split)."""
-    return "test" if summary["test_mse"].notna().any() else "train"
-
-
 def with_front(summary: pd.DataFrame) -> pd.DataFrame:
     """The summary with a ``pareto`` column: the members no other member dominates."""
-    split = split_of(summary)
+    split = summary_split(summary)
     front = pareto_front(summary, minimize=f"{split}_mse", maximize=f"{split}_accuracy")
     return summary.assign(pareto=front)
 
@@ -111,7 +107,7 @@ def default_member(summary: pd.DataFrame, cfg: mtl.RunConfig) -> int:
     ]
     if cfg.weighting.method == "static" and len(same):
         return int(same["member"].iloc[0])
-    split = split_of(summary)
+    split = summary_split(summary)
     front = summary[summary["pareto"]].sort_values(f"{split}_mse")
     return int((front if len(front) else summary)["member"].iloc[0])
 
@@ -212,7 +208,7 @@ def sweep_tab(result: mtl.Result) -> None:
 def _sweep_views(outcome: mtl.Result, request: SweepRequest, cfg: mtl.RunConfig | None) -> None:
     """The sweep's charts; ``cfg`` (the current run, when the sweep is current) marks its α."""
     summary = with_front(outcome.summary)
-    split = split_of(summary)
+    split = summary_split(summary)
     mse, acc = f"{split}_mse", f"{split}_accuracy"
     front = summary[summary["pareto"]].sort_values(mse)
     finite = summary[np.isfinite(summary[mse]) & np.isfinite(summary[acc])]
@@ -311,7 +307,7 @@ def _member_detail(
     )
     member = int(st.session_state[MEMBER_KEY])
     row = summary[summary["member"] == member].iloc[0]
-    split = split_of(summary)
+    split = summary_split(summary)
     figures = (
         "diverged"
         if bool(row["diverged"])
@@ -452,7 +448,7 @@ def _face_off_views(outcome: FaceOff, request: FaceOffRequest) -> None:
     """The face-off's table, its chart over the sweep's front, and the overlaid curves."""
     table = outcome.table
     split = str(table["split"].iloc[0])
-    baselines = table.attrs.get("baselines", {})
+    baselines = outcome.baselines
     st.dataframe(
         face_off_display(table),
         hide_index=True,
