@@ -1,7 +1,7 @@
 """The page: ``streamlit run app.py``. Sidebar widgets -> RunConfig -> cached training -> views.
 
 Thin on purpose: the widgets live in :mod:`ui.sidebar`, cached training in :mod:`ui.run`, the
-main-area sections in :mod:`ui.views` (the what-if tabs in :mod:`ui.compare_views`, pins in
+main-area sections in :mod:`ui.views` (the detail tabs in :mod:`ui.tabs`, pins in
 :mod:`ui.pins`, exports in :mod:`ui.exports`), links in :mod:`ui.links`, and every chart in
 :mod:`mtl.charts`. No torch here.
 

@@ -9,8 +9,10 @@
 - :mod:`ui.memory`: session memory: the last good result, the previous run's summary.
 - :mod:`ui.data_view`: the Data tab's table (cached per dataset).
 - :mod:`ui.charting`: memoised chart objects from :mod:`mtl.charts`.
-- :mod:`ui.views`: the main-area sections (metrics, stacked chart, tabs).
-- :mod:`ui.compare_views`: the weight sweep (Pareto front) and method face-off tabs.
+- :mod:`ui.views`: the main-area sections (metrics, stacked chart, the tabs' frame).
+- :mod:`ui.tabs`: the detail tabs, one module each, wired by one list (:data:`ui.tabs.TABS`):
+  :mod:`ui.tabs.result` (the run's own tabs), :mod:`ui.tabs.sweep` (weight sweep, Pareto
+  front), :mod:`ui.tabs.face_off` (method face-off), :mod:`ui.tabs.common` (what those share).
 - :mod:`ui.pins`: pinned runs and their comparison.
 - :mod:`ui.links`: the configuration in the URL, both ways.
 - :mod:`ui.exports`: the share & export tab (link, CSV, JSON, PyTorch script).
