@@ -1,7 +1,7 @@
 """The page: ``streamlit run app.py``. Sidebar widgets -> RunConfig -> cached training -> views.
 
 Thin on purpose: the widgets live in :mod:`ui.sidebar`, cached training in :mod:`ui.run`, the
-main-area sections in :mod:`ui.views` (the what-if tabs in :mod:`ui.compare_views`, pins in
+main-area sections in :mod:`ui.views` (the detail tabs in :mod:`ui.tabs`, pins in
 :mod:`ui.pins`, exports in :mod:`ui.exports`), links in :mod:`ui.links`, and every chart in
 :mod:`mtl.charts`. No torch here.
 
@@ -24,7 +24,7 @@ import streamlit as st
 from streamlit.errors import FragmentHandledException
 
 import mtl
-from ui import links, pins, run, sidebar, views
+from ui import keys, links, memory, pins, run, runtime, sidebar, views
 from ui.wording import config_problem
 
 LOGGER = logging.getLogger("loss_weighting_explorer")
@@ -47,7 +47,7 @@ st.set_page_config(
 
 def main() -> None:
     """The page's script: sidebar -> configuration -> cached training -> views."""
-    run.setup_runtime()
+    runtime.setup_runtime()
 
     links.read_link()  # a session's first run: the URL fills the controls
     outcome = sidebar.render()
@@ -62,7 +62,7 @@ def main() -> None:
             problem = sidebar.Problem("This configuration can't be trained", message)
         except mtl.DataError as error:
             problem = sidebar.Problem("This configuration can't be trained", str(error))
-    shown = result or run.last_good()
+    shown = result or memory.last_good()
     views.problem(problem, outcome.waiting, has_result=shown is not None)
     links.notice(outcome.cfg)
     if result is not None:
@@ -70,9 +70,9 @@ def main() -> None:
 
     if shown is not None:
         views.notebook_note(outcome.cfg or shown.config)
-        metrics_column = views.headline(shown, run.previous_summary(shown) if result else None)
+        metrics_column = views.headline(shown, memory.previous_summary(shown) if result else None)
         with metrics_column:
-            pins.controls(shown, run.cache_key(shown.config))
+            pins.controls(shown, keys.cache_key(shown.config))
         views.details(shown)
 
 

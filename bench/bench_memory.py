@@ -15,8 +15,8 @@ way: the figures are for reading on a noisy machine.
 Run: ``python bench/bench_memory.py [--sessions 8 --runs 6]``.
 
 ``--heaviest`` measures instead the peak memory (``VmHWM``, the high-water mark of resident
-memory) of the heaviest sweep the page allows: :data:`ui.run.MAX_POINTS` α values x
-:data:`ui.run.MAX_SEEDS` seeds of the default preset with an L2 term (a third logged component),
+memory) of the heaviest sweep the page allows: :data:`mtl.sweeps.MAX_POINTS` α values x
+:data:`mtl.sweeps.MAX_SEEDS` seeds of the default preset with an L2 term (a third logged component),
 with as many epochs as :mod:`mtl.budget`'s log budget allows. ``--visitors`` of them (distinct
 seeds, so distinct cache entries) go through the page's own cached :func:`ui.run.sweep` at once,
 one thread each, limited by its training slots (``--slots``, the page's ``MTL_MAX_TRAININGS``);
@@ -113,7 +113,7 @@ def heaviest_sweep_config(epochs: int | None = None) -> object:
     sys.path.insert(0, str(ROOT))
     import mtl
     from mtl.budget import log_budget
-    from ui.run import MAX_POINTS, MAX_SEEDS
+    from mtl.sweeps import MAX_POINTS, MAX_SEEDS
     from ui.state import DEFAULT_PRESET
 
     members = MAX_POINTS * MAX_SEEDS
@@ -129,6 +129,7 @@ def _measure_heaviest(visitors: int, epochs: int | None) -> dict[str, float]:
 
     logging.getLogger("streamlit").setLevel(logging.ERROR)  # bare mode warns on every call
     from mtl.runtime import configure_allocator, configure_threads
+    from mtl.sweeps import MAX_POINTS, MAX_SEEDS, sweep_config
     from ui import run
 
     configure_threads(1)
@@ -145,7 +146,7 @@ def _measure_heaviest(visitors: int, epochs: int | None) -> dict[str, float]:
 
     def visitor(index: int) -> None:
         request = run.SweepRequest(
-            run.sweep_config(cfg.with_(seed=index * run.MAX_SEEDS)), run.MAX_POINTS, run.MAX_SEEDS
+            sweep_config(cfg.with_(seed=index * MAX_SEEDS)), MAX_POINTS, MAX_SEEDS
         )
         start = time.perf_counter()
         run.sweep(request)  # a cache miss: trains in a slot, pickles into the cache

@@ -17,7 +17,7 @@ import pandas as pd
 from mtl.budget import Request, check_request
 from mtl.config import ConfigError, RunConfig, WeightingSpec
 from mtl.engine import Population, ProgressFn, StopFn, train_population
-from mtl.results import Result, full_log_limit
+from mtl.results import Result, full_log_limit, summary_split
 
 OBJECTIVES: dict[str, bool] = {"mse": False, "accuracy": True}
 """Metric -> whether higher is better; the two objectives of the trade-off."""
@@ -74,14 +74,17 @@ class FaceOff:
             (regression alone) and ``(0, 1)`` (classification alone), one member per seed each.
         summary: every member's summary row with a ``method`` column.
         table: one row per method: mean and standard deviation over seeds of the final test
-            (else train) MSE and accuracy, and ``delta_m`` (percent, positive = better than the
-            single-task baselines), ordered best first.
+            (else train, :func:`mtl.results.summary_split`) MSE and accuracy, and ``delta_m``
+            (percent, positive = better than the single-task baselines), ordered best first.
+        baselines: what ``delta_m`` compares against, on the table's split: ``mse``, the mean
+            MSE of regression alone, and ``accuracy``, the mean accuracy of classification alone.
     """
 
     results: dict[str, Result]
     baseline: Result
     summary: pd.DataFrame
     table: pd.DataFrame
+    baselines: dict[str, float]
 
 
 def face_off(
@@ -145,20 +148,27 @@ def face_off(
     summary = pd.concat(
         [r.summary.assign(method=name) for name, r in results.items()], ignore_index=True
     )
-    return FaceOff(results, baseline, summary, _table(summary, baseline.summary))
+    split = summary_split(summary)
+    baselines = _baselines(baseline.summary, split)
+    return FaceOff(results, baseline, summary, _table(summary, baselines, split), baselines)
 
 
-def _split_of(summary: pd.DataFrame) -> str:
-    """``test`` when there is a held-out split, else ``train`` (the notebook's way)."""
-    return "test" if summary["test_mse"].notna().any() else "train"
+def _baselines(baseline: pd.DataFrame, split: str) -> dict[str, float]:
+    """The single-task baselines on ``split``, each the mean over seeds.
 
-
-def _table(summary: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame:
-    split = _split_of(summary)
-    mse, acc = f"{split}_mse", f"{split}_accuracy"
+    Regression alone (weights ``(1, 0)``) gives the MSE, classification alone the accuracy.
+    """
     single_reg = baseline[baseline.w_classification == 0.0]
     single_cls = baseline[baseline.w_regression == 0.0]
-    baselines = {"mse": float(single_reg[mse].mean()), "accuracy": float(single_cls[acc].mean())}
+    return {
+        "mse": float(single_reg[f"{split}_mse"].mean()),
+        "accuracy": float(single_cls[f"{split}_accuracy"].mean()),
+    }
+
+
+def _table(summary: pd.DataFrame, baselines: dict[str, float], split: str) -> pd.DataFrame:
+    """One row per method: means and spreads over seeds on ``split``, Δm, best first."""
+    mse, acc = f"{split}_mse", f"{split}_accuracy"
     rows = []
     for method, group in summary.groupby("method", sort=False):
         means = {"mse": float(group[mse].mean()), "accuracy": float(group[acc].mean())}
@@ -175,5 +185,4 @@ def _table(summary: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame:
             }
         )
     table = pd.DataFrame(rows).sort_values("delta_m", ascending=False, na_position="last")
-    table.attrs["baselines"] = baselines
     return table.reset_index(drop=True)

@@ -59,6 +59,18 @@ FULL_LOG_MEMBER_EPOCHS = 50_000
 _FULL_LOG_ENV = "MTL_FULL_LOG"
 
 
+def summary_split(summary: pd.DataFrame | pd.Series) -> str:
+    """The split a summary's figures are read on: ``test``, or ``train`` when there is none.
+
+    The one place this is decided, for a population's summary (a frame) and for one member's
+    row (a series) alike. Without a test split (``test_fraction == 0``, the notebook's way) every
+    ``test_*`` figure is NaN, so a summary with any test MSE has test rows; a diverged member's
+    NaN figures alone do not make a split disappear unless every member diverged.
+    """
+    values = np.asarray(summary["test_mse"], dtype=float)
+    return "test" if bool((~np.isnan(values)).any()) else "train"
+
+
 def full_log_limit() -> int:
     """:data:`FULL_LOG_MEMBER_EPOCHS`, or ``$MTL_FULL_LOG`` when it is a non-negative integer."""
     try:

@@ -15,7 +15,9 @@ from streamlit.testing.v1 import AppTest
 import mtl
 from mtl.weighting import METHODS, HParam
 from ui import csv_upload
-from ui.run import LAST_GOOD, ThrottledProgress, cache_key
+from ui.keys import cache_key
+from ui.memory import LAST_GOOD
+from ui.run import ThrottledProgress
 from ui.sidebar import LR_GRID
 from ui.state import (
     DEFAULT_PRESET,

@@ -222,11 +222,11 @@ def test_a_work_budget_from_secrets_is_enforced_with_a_message():
     from streamlit.testing.v1 import AppTest
 
     from mtl import budget
-    from ui import run
+    from ui import runtime
 
     from .test_app import APP
 
-    run.setup_runtime.clear()  # read once per server process: start this "server" afresh
+    runtime.setup_runtime.clear()  # read once per server process: start this "server" afresh
     at = AppTest.from_file(APP, default_timeout=60)
     at.secrets["work_budget"] = 0.001  # seconds: far less than any run
     try:
@@ -236,4 +236,4 @@ def test_a_work_budget_from_secrets_is_enforced_with_a_message():
         assert "of computing; the limit is 0.001 s" in message and "lower" in message.lower()
     finally:
         budget.set_work_budget(None)  # the budget is process-wide; restore it for other tests
-        run.setup_runtime.clear()
+        runtime.setup_runtime.clear()

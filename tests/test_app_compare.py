@@ -36,16 +36,9 @@ from tests.test_app import (
     sidebar_keys,
     widget,
 )
-from ui import compare_views, exports, links, pins
-from ui.compare_views import (
-    CHART_KEY,
-    FACE_OFF_REQUEST,
-    MEMBER_KEY,
-    SWEEP_REQUEST,
-    default_member,
-    face_off_display,
-)
-from ui.run import LAST_GOOD, cache_key
+from ui import exports, links, pins
+from ui.keys import cache_key
+from ui.memory import LAST_GOOD
 from ui.state import (
     DEFAULT_PRESET,
     WIDGET_STEPS,
@@ -58,6 +51,10 @@ from ui.state import (
     state_from_config,
     widget_bounds,
 )
+from ui.tabs import sweep as sweep_tab
+from ui.tabs.common import FACE_OFF_REQUEST, SWEEP_REQUEST
+from ui.tabs.face_off import face_off_display
+from ui.tabs.sweep import CHART_KEY, MEMBER_KEY, default_member
 
 from .test_urlstate import EVERYTHING_SET
 
@@ -175,11 +172,11 @@ def test_default_member_is_the_current_run_when_the_sweep_holds_it():
 
 def test_a_click_on_the_front_chooses_that_member(monkeypatch):
     state: dict[str, Any] = {MEMBER_KEY: 4, CHART_KEY: {"selection": {"pick": [{"member": 7}]}}}
-    monkeypatch.setattr(compare_views.st, "session_state", state)
-    compare_views._pick_from_chart()
+    monkeypatch.setattr(sweep_tab.st, "session_state", state)
+    sweep_tab._pick_from_chart()
     assert state[MEMBER_KEY] == 7
     state[CHART_KEY] = {"selection": {"pick": []}}  # cleared (double-click): keep the member
-    compare_views._pick_from_chart()
+    sweep_tab._pick_from_chart()
     assert state[MEMBER_KEY] == 7
 
 

@@ -99,7 +99,7 @@ def test_face_off_table_means_spreads_and_delta_m(faceoff):
     assert row.mse_mean == pytest.approx(static.test_mse.mean())
     assert row.accuracy_std == pytest.approx(static.test_accuracy.std(ddof=0))
     b = result.baseline.summary
-    baselines = table.attrs["baselines"]
+    baselines = result.baselines
     assert baselines["mse"] == pytest.approx(b[b.w_regression == 1.0].test_mse.mean())
     assert baselines["accuracy"] == pytest.approx(b[b.w_regression == 0.0].test_accuracy.mean())
     expected = delta_m({"mse": row.mse_mean, "accuracy": row.accuracy_mean}, baselines, OBJECTIVES)

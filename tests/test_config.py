@@ -15,7 +15,7 @@ from mtl.config import DATA_GENERATION, LIMITS, Range
 from mtl.data import DATASETS
 from mtl.urlstate import from_query, to_query
 from mtl.weighting import METHODS
-from ui.run import cache_key
+from ui.keys import cache_key
 
 BAD_VALUES = [
     ("epochs", 0),

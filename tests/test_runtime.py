@@ -128,17 +128,17 @@ def test_release_memory_returns_freed_pages_to_the_system() -> None:
 
 
 def test_the_page_configures_the_allocator_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``ui.run.setup_runtime`` applies the allocator settings beside the thread count."""
-    from ui import run
+    """``ui.runtime.setup_runtime`` applies the allocator settings beside the thread count."""
+    from ui import runtime as page
 
     mallopt = _Recorder()
     monkeypatch.setattr(runtime, "_libc_function", lambda name: mallopt)
-    run.setup_runtime.clear()
+    page.setup_runtime.clear()
     try:
-        run.setup_runtime()
-        run.setup_runtime()  # cached: once per process
+        page.setup_runtime()
+        page.setup_runtime()  # cached: once per process
     finally:
-        run.setup_runtime.clear()
+        page.setup_runtime.clear()
     assert mallopt.calls == [
         (runtime.M_TRIM_THRESHOLD, runtime.TRIM_BYTES),
         (runtime.M_MMAP_THRESHOLD, runtime.MMAP_BYTES),

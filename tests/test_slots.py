@@ -1,4 +1,5 @@
-"""Training slots and cancellation on the page (:mod:`ui.run`): waiting, leaving, no leaks.
+"""Training slots and cancellation on the page (:mod:`ui.runtime`, :mod:`ui.run`): waiting,
+leaving, no leaks.
 
 Threads are synchronised with events (their time-outs only guard against a hang); nothing here
 asserts a duration.
@@ -15,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 import mtl
 from mtl.engine import Cancelled
-from ui import run
+from ui import run, runtime
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 GUARD = 30.0  # seconds: only a guard against a hang
@@ -39,14 +40,14 @@ def test_a_second_computation_waits_for_the_slot_and_says_so() -> None:
     placeholder, inside = Placeholder(), threading.Event()
 
     def second() -> None:
-        with run.training_slot(placeholder, stop=lambda: False, slots=slots):
+        with runtime.training_slot(placeholder, stop=lambda: False, slots=slots):
             inside.set()
 
     thread = threading.Thread(target=second)
     thread.start()
     assert placeholder.waiting.wait(GUARD)
     assert not inside.is_set()  # still waiting while the slot is held
-    assert run.WAITING in placeholder.shown[0]
+    assert runtime.WAITING in placeholder.shown[0]
     slots.release()  # the first one ends
     thread.join(GUARD)
     assert inside.is_set()
@@ -55,7 +56,7 @@ def test_a_second_computation_waits_for_the_slot_and_says_so() -> None:
 
 def test_a_free_slot_is_taken_without_a_message() -> None:
     slots, placeholder = threading.BoundedSemaphore(1), Placeholder()
-    with run.training_slot(placeholder, stop=lambda: False, slots=slots):
+    with runtime.training_slot(placeholder, stop=lambda: False, slots=slots):
         assert not slots.acquire(blocking=False)  # held inside
     assert placeholder.shown == []
     assert slots.acquire(blocking=False)
@@ -71,7 +72,7 @@ def test_a_waiting_computation_that_is_cancelled_leaves_without_a_slot() -> None
         return len(asked) >= 3
 
     trained: list[int] = []
-    with pytest.raises(Cancelled), run.training_slot(Placeholder(), stop=stop, slots=slots):
+    with pytest.raises(Cancelled), runtime.training_slot(Placeholder(), stop=stop, slots=slots):
         trained.append(1)
     assert trained == []
     assert len(asked) == 3
@@ -83,12 +84,12 @@ def test_a_waiting_computation_that_is_cancelled_leaves_without_a_slot() -> None
 def test_max_trainings_reads_the_environment_else_the_cores(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv(run.ENV_MAX_TRAININGS, "3")
-    assert run.max_trainings() == 3
+    monkeypatch.setenv(runtime.ENV_MAX_TRAININGS, "3")
+    assert runtime.max_trainings() == 3
     for bad in ("0", "-2", "many", ""):
-        monkeypatch.setenv(run.ENV_MAX_TRAININGS, bad)
-        assert run.max_trainings() == run.usable_cores()
-    assert run.usable_cores() >= 1
+        monkeypatch.setenv(runtime.ENV_MAX_TRAININGS, bad)
+        assert runtime.max_trainings() == runtime.usable_cores()
+    assert runtime.usable_cores() >= 1
 
 
 def test_should_stop_outside_a_script_run_is_false() -> None:
@@ -99,7 +100,7 @@ def test_a_page_whose_wait_is_cancelled_stops_quietly_and_the_next_run_trains(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """N = 1 with the slot taken: the page waits, is cancelled, trains nothing, shows no error."""
-    monkeypatch.setenv(run.ENV_MAX_TRAININGS, "1")
+    monkeypatch.setenv(runtime.ENV_MAX_TRAININGS, "1")
     calls: list[mtl.RunConfig] = []
     real_train = mtl.train
 
@@ -110,7 +111,7 @@ def test_a_page_whose_wait_is_cancelled_stops_quietly_and_the_next_run_trains(
     monkeypatch.setattr(mtl, "train", counting)
     asked: list[int] = []
     monkeypatch.setattr(run, "should_stop", lambda: bool(asked.append(1)) or len(asked) >= 3)
-    slots = run._slots(1)
+    slots = runtime._slots(1)
     assert slots.acquire(timeout=GUARD)  # another computation holds the only slot
     try:
         at = AppTest.from_file(APP, default_timeout=60)

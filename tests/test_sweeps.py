@@ -60,11 +60,15 @@ def test_sweep_config_drops_method_and_weights():
 
 def test_the_page_and_the_command_line_use_the_cores_definition():
     import mtl.__main__ as cli
-    import ui.compare_views
     import ui.run
+    import ui.tabs.common
+    import ui.tabs.face_off
+    import ui.tabs.sweep
 
-    for module in (ui.run, ui.compare_views, cli):
+    modules = (ui.run, ui.tabs.common, ui.tabs.sweep, ui.tabs.face_off, cli)
+    for module in modules:
         for name in ("alpha_grid", "seeds_from", "sweep_config", "sweep_weights"):
             if hasattr(module, name):
                 assert getattr(module, name) is getattr(mtl.sweeps, name), (module, name)
-    assert ui.compare_views.MAX_POINTS == MAX_POINTS and ui.compare_views.MAX_SEEDS == MAX_SEEDS
+    assert ui.tabs.sweep.MAX_POINTS == MAX_POINTS and ui.tabs.sweep.MAX_SEEDS == MAX_SEEDS
+    assert ui.tabs.face_off.MAX_SEEDS == MAX_SEEDS

@@ -23,7 +23,7 @@ import mtl
 from mtl.export import to_script
 from mtl.urlstate import to_query
 from ui import inert, links
-from ui.run import cache_key
+from ui.keys import cache_key
 from ui.state import CSV
 
 FILE_KEY = "share.config_file"

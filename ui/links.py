@@ -35,7 +35,7 @@ import streamlit as st
 import mtl
 from mtl.urlstate import from_query, to_query
 from ui import inert
-from ui.run import cache_key
+from ui.keys import cache_key
 from ui.state import CSV, DEFAULT_PRESET, config_from_state, load_into_widgets
 
 READ = "_link.read"

@@ -17,7 +17,6 @@ The pure helpers (:func:`make_pin`, :func:`next_name`, :func:`unique_name`,
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -27,6 +26,7 @@ import streamlit as st
 
 import mtl
 from mtl.charts import series_colors
+from mtl.results import summary_split
 from mtl.urlstate import to_query
 from mtl.weighting import METHODS
 from ui import charting, inert
@@ -67,7 +67,7 @@ class Pin:
     @property
     def split(self) -> str:
         """The split its figures are read on: ``test``, or ``train`` when it has no test rows."""
-        return "test" if math.isfinite(float(self.summary["test_mse"])) else "train"
+        return summary_split(self.summary)
 
     @property
     def mse(self) -> float:

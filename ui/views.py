@@ -2,8 +2,9 @@
 
 Charts come from :mod:`mtl.charts` (pure builders); this module only lays them out, adds the
 words that explain them, and holds the few view switches (``view.*`` keys), which change how a
-result is drawn, never the result itself. The tabs run lazily: only the open tab's content is
-built on a rerun, which keeps a cache hit cheap.
+result is drawn, never the result itself. The detail tabs live in :mod:`ui.tabs` (one list,
+:data:`ui.tabs.TABS`, wires them) and run lazily: only the open tab's content is built on a
+rerun, which keeps a cache hit cheap.
 """
 
 from __future__ import annotations
@@ -17,24 +18,13 @@ from streamlit.delta_generator import DeltaGenerator
 import mtl
 from mtl.data import DATASETS
 from mtl.weighting import METHODS
-from ui import compare_views, exports, inert, pins
+from ui import inert
 from ui.charting import show as _show
-from ui.run import cache_key, data_view
+from ui.keys import cache_key
 from ui.sidebar import Problem, use_corrected_data
 from ui.state import CSV
+from ui.tabs import LABELS, TABS
 
-TABS: tuple[str, ...] = (
-    "Losses",
-    "Metrics",
-    "Weights",
-    "Gradient conflict",
-    "Data",
-    "Method",
-    "Weight sweep",
-    "Method face-off",
-    "Pinned runs",
-    "Share & export",
-)
 MODE_LABELS: dict[str, str] = {"weighted": "Weighted (stacked)", "raw": "Raw"}
 
 
@@ -238,190 +228,13 @@ def _components(result: mtl.Result, has_test: bool) -> None:
 
 
 def details(result: mtl.Result) -> None:
-    """The detail tabs; only the open one is built (``on_change="rerun"`` makes them lazy)."""
-    tabs = st.tabs(list(TABS), key="view.tab", on_change="rerun")
-    views = (
-        _losses,
-        _metric_curves,
-        _weights,
-        _conflict,
-        _data,
-        _method,
-        compare_views.sweep_tab,
-        compare_views.face_off_tab,
-        pins.pinned_tab,
-        exports.share_tab,
-    )
-    for tab, view in zip(tabs, views, strict=True):
+    """The detail tabs (:data:`ui.tabs.TABS`); only the open one is built.
+
+    ``on_change="rerun"`` makes them lazy: a closed tab reports ``open is False`` and is skipped.
+    """
+    tabs = st.tabs(list(LABELS), key="view.tab", on_change="rerun")
+    for tab, (_, view) in zip(tabs, TABS, strict=True):
         if tab.open is False:
             continue
         with tab:
             view(result)
-
-
-def _losses(result: mtl.Result) -> None:
-    _show("losses_chart", result.history, cache_key(result.config))
-    st.caption(
-        "Each component's raw (unweighted) loss, training rows solid, test rows dashed; every "
-        "panel has its own scale. A test curve that turns up while its training curve keeps "
-        "falling is overfitting."
-    )
-
-
-def _metric_curves(result: mtl.Result) -> None:
-    _show("metrics_chart", result.metrics, cache_key(result.config))
-    st.caption(
-        "MSE, MAE and R² of the regression head and accuracy of the classifier after every "
-        "epoch (epoch 0 is the untrained model); independent y scales."
-    )
-
-
-def _weights(result: mtl.Result) -> None:
-    cls = METHODS[result.config.weighting.method]
-    _show("weights_chart", result.history, cache_key(result.config))
-    history = result.history
-    last = history[(history["split"] == "train") & (history["epoch"] == history["epoch"].max())]
-    final = ", ".join(f"{row.component} {row.weight:.3g}" for row in last.itertuples())
-    if cls.name in ("static", "equal_sum", "equal_mean"):
-        text = (
-            f"{cls.label}: the weights stay where they were set ({final}); equal weights draw "
-            "one line over the other."
-        )
-    else:
-        text = (
-            f"The weights {cls.label} applied in each epoch (the mean over the epoch's steps); "
-            f"at the end: {final}."
-        )
-        if cls.combines == "gradients":
-            text += (
-                " A gradient-based method weights the task gradients on the shared layers, so "
-                "these are the coefficients of that combination."
-            )
-    if result.config.loss.l2 > 0:
-        text += " The regularisation term keeps its fixed coefficient."
-    st.caption(text)
-
-
-def _conflict(result: mtl.Result) -> None:
-    diagnostics = result.diagnostics[result.diagnostics["member"] == 0]
-    cosine = diagnostics[diagnostics["diagnostic"] == "cosine"]["value"].dropna()
-    ratio = diagnostics[diagnostics["diagnostic"] == "norm_ratio"]["value"].dropna()
-    left, right = st.columns(2)
-    with left:
-        _show("cosine_chart", result.diagnostics, cache_key(result.config))
-        if len(cosine):
-            st.caption(
-                f"Cosine between the two tasks' gradients on the shared parameters. Below zero "
-                f"(shaded) a step that helps one task hurts the other: here in "
-                f"{(cosine < 0).mean():.0%} of the epochs."
-            )
-    with right:
-        _show("norm_ratio_chart", result.diagnostics, cache_key(result.config))
-        if len(ratio):
-            st.caption(
-                f"How much larger the regression gradient is than the classification one (log "
-                f"axis; 1 is balance). Median {ratio.median():.3g}: "
-                + (
-                    "the regression loss dominates the shared update unless its weight is small."
-                    if ratio.median() > 1
-                    else "the classification loss dominates the shared update."
-                )
-            )
-
-
-def _data(result: mtl.Result) -> None:
-    view = data_view(result.config.data)
-    key = cache_key(result.config)
-    _show(
-        "data_chart",
-        view.frame,
-        key,
-        x=view.x,
-        y=view.y,
-        color="class",
-        split="split",
-        titles=view.titles,
-    )
-    st.caption(view.caption)  # names in it are code spans (ui.run builds it with inert.code)
-    if view.extras is not None:
-        st.markdown("**The notebook's mismatch.**")
-        used, unused = st.columns(2)
-        with used:
-            _show(
-                "class_strip_chart",
-                view.extras[view.extras["source"] == "inputs used"],
-                key,
-                x="value",
-                title="The inputs the classifier sees (regression_data)",
-            )
-        with unused:
-            _show(
-                "class_strip_chart",
-                view.extras[view.extras["source"] == "classification_data"],
-                key,
-                x="value",
-                title="The inputs the labels were made for (classification_data, unused)",
-            )
-        st.caption(
-            "Left: the two classes overlap completely along the input the model sees, so 50% is "
-            "all it can get. Right: along `classification_data` they separate cleanly; the "
-            "notebook generates it and never uses it."
-        )
-    with st.expander("About this dataset"):
-        if result.config.data.name == CSV:  # the file's name, columns and classes: plain text
-            st.markdown(inert.text(view.description))
-            st.caption(inert.text(view.source))
-        else:  # a bundled dataset's own Markdown
-            st.markdown(view.description)
-            st.caption(view.source)
-
-
-def _method(result: mtl.Result) -> None:
-    weighting = result.config.weighting
-    cls = METHODS[weighting.method]
-    st.subheader(cls.label)
-    formula = getattr(cls, "formula", "")
-    if formula:
-        st.latex(formula)
-    explanation = getattr(cls, "explanation", "") or (cls.__doc__ or "").strip().split("\n\n")[0]
-    if explanation:
-        st.markdown(explanation)
-    if cls.kind == "loss":
-        reads = "Works from the **losses** alone (one backward pass per step)."
-    elif cls.combines == "gradients":
-        reads = (
-            "Combines the per-task **gradients** on the shared parameters (one backward pass per "
-            "task)."
-        )
-    else:
-        reads = (
-            "Reads the per-task **gradients** to set its weights, then applies them to the losses "
-            "as a weighted sum does."
-        )
-    facts = [
-        reads,
-        "Uses the weights you set in the sidebar."
-        if cls.uses_base_weights
-        else "Ignores the static weights: it sets its own.",
-    ]
-    if cls.hparams:
-        current = cls.resolve_params(dict(weighting.params))
-        facts.append(
-            "Hyper-parameters: "
-            + ", ".join(f"{h.label} = {h.format(current[h.name])}" for h in cls.hparams)
-            + "."
-        )
-    st.markdown("\n".join(f"- {fact}" for fact in facts))
-    if cls.citation:
-        st.caption(f"Source: {cls.citation}")
-    st.divider()
-    st.markdown("Whatever the method, the loss the optimizer sees is")
-    st.latex(
-        r"L = w_{\mathrm{reg}}\,L_{\mathrm{reg}} + w_{\mathrm{cls}}\,L_{\mathrm{cls}}"
-        r" + \lambda \lVert \theta \rVert^2"
-    )
-    st.caption(
-        "with the weights w in force at that step (drawn in the Weights tab) and λ the L2 "
-        "coefficient. Gradient-based methods apply their weights to the task gradients on the "
-        "shared layers instead."
-    )

@@ -1,0 +1,268 @@
+"""The Weight sweep tab: which static weights give the best trade-off between the two tasks?
+
+Decisions:
+
+- The sweep varies **static** weights w = (α, 1 − α) on an even α grid from 0 to 1; the sidebar's
+  method, its hyper-parameters and its weights are dropped (:func:`mtl.sweeps.sweep_config`), so
+  moving α leaves the sweep current. Seeds start at the sidebar's seed, so the sweep holds the
+  current run whenever its α is on the grid.
+- The Pareto front is taken over every member (see :mod:`ui.tabs.common`).
+- A point of the front chart is selected by clicking it (``on_select``); the member box below it
+  is the same choice for the keyboard, and the chart's click writes it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+import mtl
+from mtl import charts
+from mtl.results import summary_split
+from mtl.sweeps import MAX_POINTS, MAX_SEEDS, seeds_from, sweep_config
+from mtl.weighting import METHODS
+from ui import charting
+from ui.exports import csv_download
+from ui.run import SweepRequest, sweep
+from ui.tabs.common import SWEEP_REQUEST, guarded, init_state, with_front
+
+PICK = "pick"
+"""Name of the front chart's point selection (on ``member``)."""
+
+
+CHART_KEY = "sweep.chart"
+
+
+MEMBER_KEY = "sweep.member"
+
+
+def member_labels(summary: pd.DataFrame) -> dict[int, str]:
+    """Member -> ``α = 0.30 · seed 1`` (and ``· on the front``), for the member box."""
+    return {
+        int(member): f"α = {alpha:.2f} · seed {int(seed)}" + (" · on the front" if front else "")
+        for member, alpha, seed, front in zip(
+            summary["member"],
+            summary["w_regression"],
+            summary["seed"],
+            summary["pareto"],
+            strict=True,
+        )
+    }
+
+
+def default_member(summary: pd.DataFrame, cfg: mtl.RunConfig) -> int:
+    """The current run's member when the sweep holds it, else the front's lowest-MSE member."""
+    weights = cfg.weighting.weights
+    same = summary[
+        np.isclose(summary["w_regression"], weights[0])
+        & np.isclose(summary["w_classification"], weights[1])
+        & (summary["seed"] == cfg.seed)
+    ]
+    if cfg.weighting.method == "static" and len(same):
+        return int(same["member"].iloc[0])
+    split = summary_split(summary)
+    front = summary[summary["pareto"]].sort_values(f"{split}_mse")
+    return int((front if len(front) else summary)["member"].iloc[0])
+
+
+def _pick_from_chart() -> None:
+    """``on_select`` of the front chart: a clicked point becomes the chosen member.
+
+    An empty selection (a double-click, or the chart redrawn) keeps the member chosen before.
+    """
+    state = st.session_state.get(CHART_KEY) or {}
+    points = (state.get("selection") or {}).get(PICK) or []
+    if points and "member" in points[0]:
+        st.session_state[MEMBER_KEY] = int(points[0]["member"])
+
+
+def sweep_tab(result: mtl.Result) -> None:
+    """The weight sweep: its controls, the Pareto front, metrics against α, one member's curves."""
+    init_state()
+    cfg = result.config
+    st.markdown(
+        "**Which static weights give the best trade-off?** The sweep trains one member per α on "
+        "an even grid from 0 to 1 (w = (α, 1 − α)) and per seed, all in one batched population, "
+        "with everything else from the sidebar."
+    )
+    if cfg.weighting.method != "static":
+        st.caption(
+            f"The sweep varies static weights: the sidebar's method "
+            f"({METHODS[cfg.weighting.method].label}) is replaced by static weights for it."
+        )
+    points_col, seeds_col, button_col = st.columns([2, 2, 3], vertical_alignment="bottom")
+    with points_col:
+        st.number_input(
+            "α points",
+            min_value=2,
+            max_value=MAX_POINTS,
+            step=1,
+            key="sweep.points",
+            persist_state="page",
+            help="How many values of α, evenly from 0 (classification only) to 1 (regression "
+            "only). 101 gives steps of 0.01; fewer run faster.",
+        )
+    with seeds_col:
+        st.number_input(
+            "Seeds",
+            min_value=1,
+            max_value=MAX_SEEDS,
+            step=1,
+            key="sweep.seeds",
+            persist_state="page",
+            help="Initialisations per α, starting at the sidebar's seed. Several seeds show how "
+            "much of a difference is luck (the band in the chart against α).",
+        )
+    points, seeds = int(st.session_state["sweep.points"]), int(st.session_state["sweep.seeds"])
+    with button_col:
+        clicked = st.button(
+            "Run the sweep",
+            key="sweep.run",
+            type="primary",
+            icon=":material/play_arrow:",
+            help=f"Train {points} × {seeds} = {points * seeds} members at once (seconds; a "
+            "progress bar shows the epochs).",
+        )
+    if clicked:
+        st.session_state[SWEEP_REQUEST] = SweepRequest(sweep_config(cfg), points, seeds)
+    request: SweepRequest | None = st.session_state.get(SWEEP_REQUEST)
+    if request is None:
+        st.info(
+            f"Press **Run the sweep** to train {points * seeds} members "
+            f"({points} values of α × {seeds} seeds).",
+            icon=":material/tune:",
+        )
+        return
+    fresh = request.cfg == sweep_config(cfg)
+    if not fresh:
+        st.warning(
+            "This sweep was run for an earlier configuration (the sidebar has changed since). "
+            "Press **Run the sweep** to run it for the current one.",
+            icon=":material/history:",
+        )
+    outcome = guarded(sweep, request)
+    if outcome is None:
+        return
+    _sweep_views(outcome, request, cfg if fresh else None)
+
+
+def _sweep_views(outcome: mtl.Result, request: SweepRequest, cfg: mtl.RunConfig | None) -> None:
+    """The sweep's charts; ``cfg`` (the current run, when the sweep is current) marks its α."""
+    summary = with_front(outcome.summary)
+    split = summary_split(summary)
+    mse, acc = f"{split}_mse", f"{split}_accuracy"
+    front = summary[summary["pareto"]].sort_values(mse)
+    finite = summary[np.isfinite(summary[mse]) & np.isfinite(summary[acc])]
+    diverged = int(summary["diverged"].sum())
+    if finite.empty:
+        st.warning(
+            f"Every one of the {len(summary)} members diverged (a loss became infinite or NaN): "
+            "lower the learning rate and run the sweep again.",
+            icon=":material/warning:",
+        )
+    elif len(front):
+        best_mse = finite.loc[finite[mse].idxmin()]
+        best_acc = finite.loc[finite[acc].idxmax()]
+        st.markdown(
+            f"{len(front)} of {len(summary)} members are on the Pareto front, with α from "
+            f"{front['w_regression'].min():.2f} to {front['w_regression'].max():.2f}. Lowest "
+            f"{split} MSE {best_mse[mse]:#.4g} at α = {best_mse['w_regression']:.2f}; highest "
+            f"{split} accuracy {best_acc[acc]:.1%} at α = {best_acc['w_regression']:.2f}."
+            + (f" {diverged} members diverged and are left out." if diverged else "")
+        )
+    options = summary["member"].astype(int).tolist()
+    if st.session_state.get(MEMBER_KEY) not in options:
+        st.session_state[MEMBER_KEY] = default_member(summary, cfg or request.cfg)
+    chosen = int(st.session_state[MEMBER_KEY])
+
+    st.altair_chart(
+        charting.chart("pareto_chart", summary, request.key, split=split, selected=chosen),
+        width="stretch",
+        key=CHART_KEY,
+        on_select=_pick_from_chart,
+        selection_mode=PICK,
+    )
+    hidden = charts.outside(summary, mse, acc, charts.pareto_domains(summary, split))
+    st.caption(
+        f"Each point is one member (one α and seed): its final {split} MSE against its {split} "
+        "accuracy, coloured by α. Outlined points are on the Pareto front (no other member has "
+        "both a lower MSE and a higher accuracy), joined by the step line; the faded ones are "
+        "dominated. Hover for the weights and seed; click a point to see its curves below. "
+        "Scroll to zoom, drag to pan, double-click to reset."
+        + (
+            f" The view starts around the front: {hidden} extreme member"
+            f"{'s lie' if hidden != 1 else ' lies'} outside it (zoom out to see "
+            f"{'them' if hidden != 1 else 'it'})."
+            if hidden
+            else ""
+        )
+    )
+    alpha = cfg.weighting.weights[0] if cfg is not None else None
+    if cfg is not None and cfg.weighting.method != "static":
+        alpha = None
+    charting.show("sweep_metrics_chart", summary, request.key, split=split, alpha=alpha)
+    seeds = seeds_from(request.cfg, request.seeds)
+    st.caption(
+        f"Final {split} MSE and accuracy against α. The line is the mean over the "
+        f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''} ({', '.join(map(str, seeds))}), the "
+        "band spans the lowest to the highest seed (min–max, not a standard deviation: with a "
+        "few seeds the range shows exactly where each landed), dots are the seeds."
+        + (" The dashed rule is the current run's α." if alpha is not None else "")
+    )
+    _member_detail(outcome, summary, request, options)
+    with st.expander(f"All {len(summary)} members", icon=":material/table:"):
+        columns = ["member", "w_regression", "w_classification", "seed", mse, acc, "pareto"]
+        st.dataframe(
+            summary[[*columns, "diverged"]],
+            hide_index=True,
+            column_config={
+                mse: st.column_config.NumberColumn(format="%.4g"),
+                acc: st.column_config.NumberColumn(format="percent"),
+                "pareto": st.column_config.CheckboxColumn("on the front"),
+            },
+            key="sweep.table",
+        )
+        csv_download(
+            "Sweep summary (CSV)",
+            summary,
+            "sweep_summary.csv",
+            "sweep.download",
+            "One row per member: its weights, seed, final train and test figures, whether "
+            "it is on the Pareto front and whether it diverged.",
+            width="content",
+        )
+
+
+def _member_detail(
+    outcome: mtl.Result, summary: pd.DataFrame, request: SweepRequest, options: list[int]
+) -> None:
+    """The chosen member's weighted (stacked) and raw component curves."""
+    labels = member_labels(summary)
+    st.selectbox(
+        "Member",
+        options,
+        format_func=labels.__getitem__,
+        key=MEMBER_KEY,
+        help="The member whose curves are drawn below; clicking a point of the front chart "
+        "chooses it too.",
+    )
+    member = int(st.session_state[MEMBER_KEY])
+    row = summary[summary["member"] == member].iloc[0]
+    split = summary_split(summary)
+    figures = (
+        "diverged"
+        if bool(row["diverged"])
+        else f"{split} MSE {row[f'{split}_mse']:#.4g}, {split} accuracy "
+        f"{row[f'{split}_accuracy']:.1%}"
+    )
+    st.markdown(f"**{labels[member]}**: {figures}.")
+    weighted, raw = st.columns(2)
+    with weighted:
+        charting.show("components_chart", outcome.history, request.key, member=member, height=300)
+        st.caption("Its weighted components on the training rows, stacked to the total loss.")
+    with raw:
+        charting.show(
+            "components_chart", outcome.history, request.key, member=member, mode="raw", height=300
+        )
+        st.caption("Its raw (unweighted) losses, which the weights trade against each other.")
