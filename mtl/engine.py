@@ -149,7 +149,7 @@ class _Trainer:
         )
         self.reg_loss = regression_loss(cfg.loss)
         self.cls_loss = classification_loss(cfg.loss)
-        self.optimizer = make_optimizer(cfg.optim, self.model.copies)
+        self.optimizer = make_optimizer(cfg.optim, self.model.theta)
         self.l2_scale = 2 * cfg.loss.l2 * self.model.decay if cfg.loss.l2 > 0 else None
         s = self.split
         targets = {"train": (s.y_reg_train, s.y_cls_train)}
@@ -168,27 +168,33 @@ class _Trainer:
     def _forward_backward(
         self, x: torch.Tensor, y_reg: torch.Tensor, y_cls: torch.Tensor, epoch: int
     ) -> _Step:
-        """Losses and every task's gradient, from one backward pass over a duplicated population.
+        """Losses and every task's gradient: one forward pass, one backward pass per task.
 
-        ``x`` is ``[N, D]`` (whole split) or ``[K, B, D]`` (each member's mini-batch).
+        ``x`` is ``[N, D]`` (whole split) or ``[K, B, D]`` (each member's mini-batch). Members
+        never mix, so the gradient of a task's loss summed over members is every member's own.
         """
         model = self.model
-        theta2 = model.copies.view(-1, model.n_params).detach().requires_grad_()  # [T*K, P]
-        reg, logits, z2 = model.forward_per_task(x, theta2)
-        losses = torch.stack((self.reg_loss(reg, y_reg), self.cls_loss(logits, y_cls)), dim=-1)
-        total = losses.sum()
-        if not math.isfinite(total.item()):
+        theta = model.theta.detach().requires_grad_()
+        reg, logits, z = model.forward_rep(x, theta)
+        task_losses = (self.reg_loss(reg, y_reg), self.cls_loss(logits, y_cls))
+        losses = torch.stack(task_losses, dim=-1).detach()
+        if not math.isfinite(float(losses.sum())):
             self._check_finite(losses, epoch)
-        k = model.n_members
-        if self.method.gradients_of == "representation":
-            grad2, z_grad = torch.autograd.grad(total, (theta2, z2))
-            rep = z_grad.reshape(len(TASKS), k, -1).transpose(0, 1)
-        else:
-            (grad2,) = torch.autograd.grad(total, theta2)
-            rep = None
-        grads = grad2.view(len(TASKS), k, model.n_params)
+        wants_rep = self.method.gradients_of == "representation"
+        inputs = (theta, z) if wants_rep else (theta,)
+        last = len(task_losses) - 1
+        per_task = [
+            torch.autograd.grad(loss.sum(), inputs, retain_graph=t < last)
+            for t, loss in enumerate(task_losses)
+        ]
+        grads = torch.stack([g[0] for g in per_task])  # [T, K, P]
+        rep = (
+            torch.stack([g[1].reshape(model.n_members, -1) for g in per_task], dim=1)
+            if wants_rep
+            else None
+        )
         return _Step(
-            losses=losses.detach(),
+            losses=losses,
             reg=reg.detach(),
             logits=logits.detach(),
             grads=grads,
@@ -217,10 +223,10 @@ class _Trainer:
             self.optimizer.step(direction)
             return
         frozen = ~self.active  # keep diverged members exactly where they stopped
-        kept = model.copies[:, frozen].clone()
+        kept = model.theta[frozen].clone()
         direction[frozen] = 0.0
         self.optimizer.step(direction)
-        model.copies[:, frozen] = kept
+        model.theta[frozen] = kept
 
     def _train_step(
         self, x: torch.Tensor, y_reg: torch.Tensor, y_cls: torch.Tensor, step: int, epoch: int
