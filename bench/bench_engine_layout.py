@@ -111,7 +111,11 @@ def main() -> None:
         cfg = mtl.preset(name)
         repeat = 9 if k == 1 else 2
         dup, per = _interleaved(
-            [lambda: _run(cfg, k, _Duplicated), lambda: _run(cfg, k, engine._Trainer)], repeat
+            [
+                lambda cfg=cfg, k=k: _run(cfg, k, _Duplicated),
+                lambda cfg=cfg, k=k: _run(cfg, k, engine._Trainer),
+            ],
+            repeat,
         )
         print(f"{name:<12} {k:>4} {dup * 1e3:>9.1f}ms {per * 1e3:>7.1f}ms {dup / per:>8.2f}")
 

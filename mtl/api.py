@@ -10,22 +10,32 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import cast
 
+import torch
+
 from mtl.budget import Request, check_request
 from mtl.config import ConfigError, RunConfig, WeightingSpec, check_range
-from mtl.engine import Population, ProgressFn, train_population
+from mtl.engine import Population, ProgressFn, resolve_device, train_population
 from mtl.results import Result
 
 
-def train(cfg: RunConfig, on_progress: ProgressFn | None = None) -> Result:
+def train(
+    cfg: RunConfig,
+    on_progress: ProgressFn | None = None,
+    *,
+    device: str | torch.device | None = None,
+) -> Result:
     """Train one model (K = 1) with ``cfg``'s weights and seed.
 
     ``on_progress(done, total)`` is called after every epoch, so a caller (the page) can drive a
     progress bar without the core knowing about it. Raises :class:`~mtl.errors.ConfigError`
     (field ``work``) before training when the run is over the work budget (:mod:`mtl.budget`).
+    ``device`` is where to compute (``None``: ``$MTL_DEVICE``, else the CPU; see
+    :func:`mtl.engine.resolve_device`); it never changes what the result is.
     """
+    where = resolve_device(device)
     check_request(Request.run(cfg))
     return train_population(
-        cfg, Population(weights=(cfg.weighting.weights,), seeds=(cfg.seed,)), on_progress
+        cfg, Population(weights=(cfg.weighting.weights,), seeds=(cfg.seed,)), on_progress, where
     )
 
 
@@ -34,6 +44,8 @@ def sweep(
     weights: Sequence[Sequence[float]] | None = None,
     seeds: Sequence[int] | None = None,
     on_progress: ProgressFn | None = None,
+    *,
+    device: str | torch.device | None = None,
 ) -> Result:
     """Train ``len(weights) * len(seeds)`` members in one batched computation.
 
@@ -41,8 +53,10 @@ def sweep(
     ``cfg``. ``weights=None`` means ``[cfg.weighting.weights]``; ``seeds=None`` means
     ``[cfg.seed]``. Each weight pair is checked like ``cfg.weighting.weights``. The whole
     population is priced before it trains (:mod:`mtl.budget`): over the work budget, a
-    :class:`~mtl.errors.ConfigError` (field ``work``) says what to lower.
+    :class:`~mtl.errors.ConfigError` (field ``work``) says what to lower. ``device`` as in
+    :func:`train`.
     """
+    where = resolve_device(device)
     weight_list = [tuple(float(v) for v in w) for w in (weights or [cfg.weighting.weights])]
     seed_list = [cfg.seed] if seeds is None else list(seeds)
     if not weight_list or not seed_list:
@@ -59,4 +73,4 @@ def sweep(
         weights=tuple(w for w in weight_list for _ in seed_list),
         seeds=tuple(int(s) for _ in weight_list for s in seed_list),
     )
-    return train_population(cfg, population, on_progress)
+    return train_population(cfg, population, on_progress, where)

@@ -25,14 +25,27 @@ evaluated on the whole train and test splits. In full-batch mode the forward pas
 the evaluation of the training split after e epochs, so it is reused rather than repeated, and
 the conflict diagnostics come from that step's gradients. With mini-batches the training split
 is re-evaluated, with gradients, at each epoch boundary.
+
+Devices: the core runs on any torch device. The choice is a ``device`` keyword of
+:func:`train_population` (and of ``mtl.train``, ``mtl.sweep``, ``mtl.compare.face_off``), or the
+environment variable ``MTL_DEVICE`` when the keyword is ``None``; the default is the CPU. It is
+deliberately *not* a :class:`~mtl.config.RunConfig` field: where a run is computed is not what the
+run is, so it changes neither a result's identity (its cache key) nor its link. The members'
+parameters, the optimizer's state and the data go on that device; the weighting method's small
+``[K, T]`` arithmetic and the recorder stay on the CPU (what they read is copied there, a no-op on
+the CPU), so results always come back as CPU pandas frames. Asking for a device that is absent
+raises :class:`~mtl.errors.ConfigError` (field ``device``) before any work. Per-task gradients
+take one backward pass per task over one parameter matrix (``bench/bench_engine_layout.py``
+compares that with a population duplicated per task).
 """
 
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import torch
@@ -50,6 +63,40 @@ from mtl.weighting.gradient import gram_matrix
 
 ProgressFn = Callable[[int, int], None]
 """``on_progress(done, total)``: epochs done out of the run's epochs."""
+
+ENV_DEVICE = "MTL_DEVICE"
+"""Environment variable naming the torch device to train on when no ``device`` is passed."""
+
+
+def resolve_device(device: str | torch.device | None = None) -> torch.device:
+    """The torch device to train on: ``device``, else ``$MTL_DEVICE``, else the CPU.
+
+    Accepts ``"cpu"``, ``"cuda"``/``"cuda:N"`` and ``"mps"``. Raises
+    :class:`~mtl.errors.ConfigError` (field ``device``) for anything else, and for a device this
+    machine does not have, saying what is available.
+    """
+    if device is None:
+        device = os.environ.get(ENV_DEVICE, "").strip() or "cpu"
+    try:
+        chosen = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ConfigError("device", device, "'cpu', 'cuda', 'cuda:N' or 'mps'") from None
+    if chosen.type == "cpu":
+        return chosen
+    if chosen.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ConfigError(
+                "device", device, "'cpu': this machine has no CUDA GPU that torch can use"
+            )
+        if chosen.index is not None and chosen.index >= count:
+            raise ConfigError("device", device, f"'cpu' or 'cuda:0' to 'cuda:{count - 1}'")
+        return chosen
+    if chosen.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise ConfigError("device", device, "'cpu': this machine has no MPS device")
+        return chosen
+    raise ConfigError("device", device, "'cpu', 'cuda', 'cuda:N' or 'mps'")
 
 
 @dataclass(frozen=True)
@@ -99,11 +146,33 @@ class _Step:
 class _Trainer:
     """Holds one population's model, method, optimizer and data while it trains."""
 
-    def __init__(self, cfg: RunConfig, population: Population) -> None:
+    def __init__(
+        self, cfg: RunConfig, population: Population, device: torch.device | None = None
+    ) -> None:
         self.cfg = cfg
+        self.device = torch.device("cpu") if device is None else device
         dataset = build_dataset(cfg.data)
-        self.split: Split = split_dataset(
+        cpu_split = split_dataset(
             dataset, cfg.data.test_fraction, cfg.data.seed, cfg.data.standardize
+        )
+        dev = self.device
+        self.split: Split = (
+            cpu_split
+            if dev.type == "cpu"
+            else replace(
+                cpu_split,
+                **{
+                    name: getattr(cpu_split, name).to(dev)
+                    for name in (
+                        "x_train",
+                        "y_reg_train",
+                        "y_cls_train",
+                        "x_test",
+                        "y_reg_test",
+                        "y_cls_test",
+                    )
+                },
+            )
         )
         n_train = self.split.x_train.shape[0]
         batch = cfg.optim.batch_size
@@ -121,6 +190,7 @@ class _Trainer:
             list(population.seeds),
             dataset.rng_preamble,
         )
+        self.model.to(dev)  # initialised on the CPU (the same draws everywhere), then moved
         k = len(population.seeds)
         # a safety net: mtl.train, mtl.sweep and mtl.compare.face_off price the whole request first
         check_population(
@@ -151,7 +221,7 @@ class _Trainer:
         self.cls_loss = classification_loss(cfg.loss)
         self.optimizer = make_optimizer(cfg.optim, self.model.theta)
         self.l2_scale = 2 * cfg.loss.l2 * self.model.decay if cfg.loss.l2 > 0 else None
-        s = self.split
+        s = cpu_split  # the recorder works on the CPU
         targets = {"train": (s.y_reg_train, s.y_cls_train)}
         if s.has_test:
             targets["test"] = (s.y_reg_test, s.y_cls_test)
@@ -222,7 +292,7 @@ class _Trainer:
         if bool(self.active.all()):
             self.optimizer.step(direction)
             return
-        frozen = ~self.active  # keep diverged members exactly where they stopped
+        frozen = (~self.active).to(self.device)  # keep diverged members where they stopped
         kept = model.theta[frozen].clone()
         direction[frozen] = 0.0
         self.optimizer.step(direction)
@@ -234,16 +304,20 @@ class _Trainer:
         """One optimisation step; returns the pass's results and the weights applied."""
         result = self._forward_backward(x, y_reg, y_cls, epoch)
         grads, gram = result.method_inputs(self.method.kind)
-        weights = self.method.weights(result.losses, grads, step, gram=gram)
+        losses = result.losses
+        if self.device.type != "cpu":  # the method's state lives on the CPU
+            losses, grads = losses.cpu(), grads.cpu()
+            gram = None if gram is None else gram.cpu()
+        weights = self.method.weights(losses, grads, step, gram=gram)
         if step == 0:  # epoch 0's row shows the weights the first step used
             self.recorder.record_weights(0, weights)
-        self._update(weights, result)
-        self.method.after_step(result.losses, grads, gram=gram)
+        self._update(weights.to(self.device), result)
+        self.method.after_step(losses, grads, gram=gram)
         return result, weights
 
     def _check_finite(self, losses: torch.Tensor, epoch: int) -> None:
         """Freeze and flag members whose losses stopped being finite."""
-        finite = torch.isfinite(losses.detach()).all(-1)
+        finite = torch.isfinite(losses.detach()).all(-1).cpu()
         if bool(finite.all()):
             return
         newly = self.active & ~finite
@@ -294,7 +368,7 @@ class _Trainer:
                 self._evaluate_train(epoch)
                 epoch_losses, weights = self._run_batches(epoch)
             self.recorder.record_weights(epoch + 1, weights)
-            self.method.epoch_end(epoch + 1, epoch_losses)
+            self.method.epoch_end(epoch + 1, epoch_losses.cpu())
             if on_progress is not None:
                 on_progress(epoch + 1, epochs)
         self._evaluate_train(epochs)
@@ -311,6 +385,7 @@ class _Trainer:
         s, size = self.split, self.batch_size
         assert size is not None
         order = permutations(self.seeds, STREAM_BATCHES, epoch, s.x_train.shape[0])  # [K, N]
+        order = order.to(self.device)
         loss_sum = torch.zeros(len(self.seeds), len(TASKS))
         weight_sum = torch.zeros_like(loss_sum)
         first_step = epoch * self.steps_per_epoch
@@ -320,13 +395,20 @@ class _Trainer:
             result, weights = self._train_step(
                 s.x_train[idx], s.y_reg_train[idx], s.y_cls_train[idx], first_step + i, epoch + 1
             )
-            loss_sum += result.losses
+            loss_sum += result.losses.cpu()
             weight_sum += weights
         return loss_sum / self.steps_per_epoch, weight_sum / self.steps_per_epoch
 
 
 def train_population(
-    cfg: RunConfig, population: Population, on_progress: ProgressFn | None = None
+    cfg: RunConfig,
+    population: Population,
+    on_progress: ProgressFn | None = None,
+    device: str | torch.device | None = None,
 ) -> Result:
-    """Train every member of ``population`` under ``cfg`` in one batched computation."""
-    return _Trainer(cfg, population).run(on_progress)
+    """Train every member of ``population`` under ``cfg`` in one batched computation.
+
+    ``device`` is where to compute (see :func:`resolve_device`; ``None`` reads ``MTL_DEVICE``,
+    else the CPU); the result is the same CPU frames whatever the device.
+    """
+    return _Trainer(cfg, population, resolve_device(device)).run(on_progress)

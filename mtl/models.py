@@ -150,6 +150,11 @@ class PopulationModel:
             ]
         )
 
+    def to(self, device: torch.device) -> None:
+        """Move the parameters (and the L2 mask) to ``device``, in place."""
+        self.theta = self.theta.to(device)
+        self.decay = self.decay.to(device)
+
     def _slice_of(self, owner: str) -> slice:
         """The contiguous slice of P owned by ``owner`` (empty if it owns nothing)."""
         start = stop = 0
