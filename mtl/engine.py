@@ -127,8 +127,13 @@ class _Step:
 
     @cached_property
     def gram(self) -> torch.Tensor:
-        """``G G^T [K, T, T]`` in float64, formed at most once per pass (method and diagnostics)."""
-        return gram_matrix(self.G)
+        """``G G^T [K, T, T]`` in float64, formed at most once per pass (method and diagnostics).
+
+        :func:`~mtl.weighting.gradient.gram_matrix`'s arithmetic without its input checks (the
+        engine's gradients are valid by construction; the checks cost more than the product).
+        """
+        g = self.G.to(torch.float64)
+        return g @ g.mT
 
     @cached_property
     def rep_gram(self) -> torch.Tensor:
@@ -232,6 +237,8 @@ class _Trainer:
             with_regularization=cfg.loss.l2 > 0,
         )
         self.active = torch.ones(k, dtype=torch.bool)
+        self.all_active = True  # mirrors ``active.all()`` without a tensor op per step
+        self.ones = torch.ones(k, device=self.device)  # d(sum over members)/d(member's loss)
 
     # -- one forward/backward ------------------------------------------------------------
 
@@ -253,8 +260,9 @@ class _Trainer:
         wants_rep = self.method.gradients_of == "representation"
         inputs = (theta, z) if wants_rep else (theta,)
         last = len(task_losses) - 1
+        # grad_outputs of ones: the gradient of the loss summed over members, without the sum
         per_task = [
-            torch.autograd.grad(loss.sum(), inputs, retain_graph=t < last)
+            torch.autograd.grad(loss, inputs, self.ones, retain_graph=t < last)
             for t, loss in enumerate(task_losses)
         ]
         grads = torch.stack([g[0] for g in per_task])  # [T, K, P]
@@ -289,7 +297,7 @@ class _Trainer:
             direction[:, model.shared] = torch.bmm(weights.unsqueeze(1), step.G).squeeze(1)
         if self.l2_scale is not None:
             direction.addcmul_(model.theta, self.l2_scale)
-        if bool(self.active.all()):
+        if self.all_active:
             self.optimizer.step(direction)
             return
         frozen = (~self.active).to(self.device)  # keep diverged members where they stopped
@@ -324,6 +332,7 @@ class _Trainer:
         if bool(newly.any()):
             self.recorder.mark_diverged(newly, epoch)
             self.active &= finite
+            self.all_active = bool(self.active.all())
 
     # -- evaluation ------------------------------------------------------------------------
 

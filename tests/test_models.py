@@ -79,7 +79,7 @@ def test_per_task_backward_gives_each_members_own_gradient(shape):
     (g_cls,) = torch.autograd.grad(mtl.losses.cross_entropy(logits, yc).sum(), theta)
     for k in range(3):
         alone = m.theta[k : k + 1].clone().requires_grad_()
-        r, z = m.forward(x, alone)
+        r, _ = m.forward(x, alone)
         (expected,) = torch.autograd.grad(mtl.losses.mse(r, y).sum(), alone)
         assert torch.allclose(g_reg[k], expected[0], atol=1e-6)
     head = m.heads["classification"]
