@@ -13,7 +13,7 @@ notebook preset and the MLP presets, for K = 1 and K = 101 (303 for the MLP pres
 x 3 seeds). The engine keeps the simpler ``per_task`` layout unless ``duplicated`` is at least
 20% faster.
 
-Run: ``python bench/bench_engine_layout.py``. Prints both times and the ratio.
+Run: ``python bench/bench_engine_layout.py [preset ...]``. Prints both CPU times and the ratio.
 """
 
 from __future__ import annotations
@@ -90,15 +90,18 @@ def _run(cfg: mtl.RunConfig, k: int, trainer: type[engine._Trainer]) -> None:
 
 
 def _interleaved(fns: list[Callable[[], object]], repeat: int) -> list[float]:
-    """Best-of-``repeat`` times of each of ``fns``, run in turn so load drifts hit them alike."""
+    """Best-of-``repeat`` CPU times of ``fns``, run in turn so load drifts hit them alike.
+
+    CPU time of this process (one torch thread): steadier than wall time on a loaded machine.
+    """
     for fn in fns:
         fn()  # warm-up
     best = [float("inf")] * len(fns)
     for _ in range(repeat):
         for i, fn in enumerate(fns):
-            start = time.perf_counter()
+            start = time.process_time()
             fn()
-            best[i] = min(best[i], time.perf_counter() - start)
+            best[i] = min(best[i], time.process_time() - start)
     return best
 
 
@@ -106,6 +109,8 @@ def main() -> None:
     torch.set_num_threads(1)
     cases = [("notebook", 1), ("notebook", 101), ("conflicting", 1), ("conflicting", 303)]
     cases += [("penguins", 1), ("penguins", 303)]
+    if len(sys.argv) > 1:  # e.g. ``notebook`` to run only that preset's cases
+        cases = [case for case in cases if case[0] in sys.argv[1:]]
     print(f"{'preset':<12} {'K':>4} {'duplicated':>11} {'per_task':>9} {'dup/per':>8}")
     for name, k in cases:
         cfg = mtl.preset(name)

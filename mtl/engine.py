@@ -2,13 +2,14 @@
 
 One call trains every member at once. There is no Python loop over members on the training path:
 the forward pass is batched over the member dimension, and every task's gradient for every member
-comes from a single backward pass (see :meth:`mtl.models.PopulationModel.forward_per_task`).
+comes from one backward pass per task through that one graph (members never mix, so the gradient
+of a task's loss summed over members is every member's own).
 
 Per step (see :mod:`mtl.weighting.base` for the method's side):
 
 1. forward and task losses ``L [K, T]``; a member with a non-finite loss (here or in any
    evaluation) is frozen and flagged, and the others go on;
-2. one backward pass gives each task's gradient ``g_t [K, P]`` on all parameters;
+2. one backward pass per task gives its gradient ``g_t [K, P]`` on all parameters;
 3. ``w = method.weights(L, G, step, gram=G G^T)`` with ``G [K, T, P_shared]`` the shared part of
    the ``g_t`` and its float64 Gram matrix ``[K, T, T]``, formed once per step (for methods of
    kind ``"gradient"``, and whenever the conflict diagnostics are recorded, which reuse it);
