@@ -10,14 +10,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import cast
 
+import torch
+
 from mtl.budget import Request, check_request
 from mtl.config import ConfigError, RunConfig, WeightingSpec, check_range
-from mtl.engine import Population, ProgressFn, StopFn, train_population
+from mtl.engine import Population, ProgressFn, StopFn, resolve_device, train_population
 from mtl.results import Result
 
 
 def train(
-    cfg: RunConfig, on_progress: ProgressFn | None = None, should_stop: StopFn | None = None
+    cfg: RunConfig,
+    on_progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+    *,
+    device: str | torch.device | None = None,
 ) -> Result:
     """Train one model (K = 1) with ``cfg``'s weights and seed.
 
@@ -26,13 +32,17 @@ def train(
     (field ``work``) before training when the run is over the work budget (:mod:`mtl.budget`).
     ``should_stop()`` is asked before every epoch (and every 0.2 s inside a long one); when it
     returns True, :class:`mtl.engine.Cancelled` is raised and nothing is returned.
+    ``device`` is where to compute (``None``: ``$MTL_DEVICE``, else the CPU; see
+    :func:`mtl.engine.resolve_device`); it never changes what the result is.
     """
+    where = resolve_device(device)
     check_request(Request.run(cfg))
     return train_population(
         cfg,
         Population(weights=(cfg.weighting.weights,), seeds=(cfg.seed,)),
         on_progress,
         should_stop,
+        device=where,
     )
 
 
@@ -42,6 +52,8 @@ def sweep(
     seeds: Sequence[int] | None = None,
     on_progress: ProgressFn | None = None,
     should_stop: StopFn | None = None,
+    *,
+    device: str | torch.device | None = None,
 ) -> Result:
     """Train ``len(weights) * len(seeds)`` members in one batched computation.
 
@@ -49,8 +61,10 @@ def sweep(
     ``cfg``. ``weights=None`` means ``[cfg.weighting.weights]``; ``seeds=None`` means
     ``[cfg.seed]``. Each weight pair is checked like ``cfg.weighting.weights``. The whole
     population is priced before it trains (:mod:`mtl.budget`): over the work budget, a
-    :class:`~mtl.errors.ConfigError` (field ``work``) says what to lower.
+    :class:`~mtl.errors.ConfigError` (field ``work``) says what to lower. ``device`` as in
+    :func:`train`.
     """
+    where = resolve_device(device)
     weight_list = [tuple(float(v) for v in w) for w in (weights or [cfg.weighting.weights])]
     seed_list = [cfg.seed] if seeds is None else list(seeds)
     if not weight_list or not seed_list:
@@ -67,4 +81,4 @@ def sweep(
         weights=tuple(w for w in weight_list for _ in seed_list),
         seeds=tuple(int(s) for _ in weight_list for s in seed_list),
     )
-    return train_population(cfg, population, on_progress, should_stop)
+    return train_population(cfg, population, on_progress, should_stop, device=where)

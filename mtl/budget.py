@@ -10,8 +10,8 @@ The cost model (:func:`population_counts`) counts, for each population the reque
 - optimizer **steps** (``epochs x ceil(training rows / batch size)``), each with a fixed cost
   (per-op Python and torch overhead, which dominates tiny models and batch size 1), a cost per
   linear layer, and the weighting method's own fixed cost per step;
-- **multiply-adds** and **values**: one forward pass over the duplicated population (``2K``
-  members, see :meth:`mtl.models.PopulationModel.forward_per_task`) and one backward pass per
+- **multiply-adds** and **values**: one forward pass and one backward pass per task (counted
+  as one forward and one backward pass over ``2K`` members, see :mod:`mtl.engine`) per
   step on the step's rows, counted as ``6 x members x rows x per row``; the held-out split's
   forward pass every epoch; in mini-batch mode the whole training split's forward and backward
   pass again at every epoch boundary (the engine re-evaluates it with gradients). Per row,

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import torch
 
 from mtl.budget import Request, check_request
 from mtl.config import ConfigError, RunConfig, WeightingSpec
-from mtl.engine import Population, ProgressFn, StopFn, train_population
+from mtl.engine import Population, ProgressFn, StopFn, resolve_device, train_population
 from mtl.results import Result, full_log_limit, summary_split
 
 OBJECTIVES: dict[str, bool] = {"mse": False, "accuracy": True}
@@ -93,6 +94,8 @@ def face_off(
     seeds: Sequence[int] = (0, 1, 2),
     on_progress: ProgressFn | None = None,
     should_stop: StopFn | None = None,
+    *,
+    device: str | torch.device | None = None,
 ) -> FaceOff:
     """Train each method in ``methods`` over ``seeds`` (one batched population per method).
 
@@ -105,7 +108,9 @@ def face_off(
     The whole face-off (every method's population and the baselines) is priced once, before the
     first population trains (:mod:`mtl.budget`): over the work budget, a
     :class:`~mtl.errors.ConfigError` (field ``work``) says what to lower, and nothing has run.
+    ``device`` is where to compute, as in :func:`mtl.train`.
     """
+    where = resolve_device(device)
     if not methods:
         raise ConfigError("face_off.methods", list(methods), "at least one method")
     if not seeds:
@@ -133,7 +138,12 @@ def face_off(
         run_cfg = cfg.with_(weighting=spec)
         population = Population(weights=(spec.weights,) * len(seeds), seeds=seeds)
         results[method] = train_population(
-            run_cfg, population, progress_from(i * cfg.epochs), should_stop, log_limit(len(seeds))
+            run_cfg,
+            population,
+            progress_from(i * cfg.epochs),
+            should_stop,
+            log_limit(len(seeds)),
+            device=where,
         )
     baseline_cfg = cfg.with_(weighting=WeightingSpec(method="static", weights=(1.0, 0.0)))
     baseline = train_population(
@@ -144,6 +154,7 @@ def face_off(
         progress_from(len(methods) * cfg.epochs),
         should_stop,
         log_limit(2 * len(seeds)),
+        device=where,
     )
     summary = pd.concat(
         [r.summary.assign(method=name) for name, r in results.items()], ignore_index=True

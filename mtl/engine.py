@@ -2,13 +2,14 @@
 
 One call trains every member at once. There is no Python loop over members on the training path:
 the forward pass is batched over the member dimension, and every task's gradient for every member
-comes from a single backward pass (see :meth:`mtl.models.PopulationModel.forward_per_task`).
+comes from one backward pass per task through that one graph (members never mix, so the gradient
+of a task's loss summed over members is every member's own).
 
 Per step (see :mod:`mtl.weighting.base` for the method's side):
 
 1. forward and task losses ``L [K, T]``; a member with a non-finite loss (here or in any
    evaluation) is frozen and flagged, and the others go on;
-2. one backward pass gives each task's gradient ``g_t [K, P]`` on all parameters;
+2. one backward pass per task gives its gradient ``g_t [K, P]`` on all parameters;
 3. ``w = method.weights(L, G, step, gram=G G^T)`` with ``G [K, T, P_shared]`` the shared part of
    the ``g_t`` and its float64 Gram matrix ``[K, T, T]``, formed once per step (for methods of
    kind ``"gradient"``, and whenever the conflict diagnostics are recorded, which reuse it);
@@ -35,14 +36,27 @@ returns True the loop raises :class:`Cancelled`; nothing partial is returned, so
 caches results caches nothing. The hook must be cheap (no I/O, no messages) and may also raise
 an exception of its own, which propagates unchanged. ``on_progress`` is separate: it reports,
 ``should_stop`` decides.
+
+Devices: the core runs on any torch device. The choice is a ``device`` keyword of
+:func:`train_population` (and of ``mtl.train``, ``mtl.sweep``, ``mtl.compare.face_off``), or the
+environment variable ``MTL_DEVICE`` when the keyword is ``None``; the default is the CPU. It is
+deliberately *not* a :class:`~mtl.config.RunConfig` field: where a run is computed is not what the
+run is, so it changes neither a result's identity (its cache key) nor its link. The members'
+parameters, the optimizer's state and the data go on that device; the weighting method's small
+``[K, T]`` arithmetic and the recorder stay on the CPU (what they read is copied there, a no-op on
+the CPU), so results always come back as CPU pandas frames. Asking for a device that is absent
+raises :class:`~mtl.errors.ConfigError` (field ``device``) before any work. Per-task gradients
+take one backward pass per task over one parameter matrix (``bench/bench_engine_layout.py``
+compares that with a population duplicated per task).
 """
 
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import torch
@@ -79,6 +93,41 @@ class Cancelled(Exception):  # noqa: N818 (a request, not an error: the name say
         super().__init__(f"training cancelled at epoch {epoch}")
 
 
+ENV_DEVICE = "MTL_DEVICE"
+"""Environment variable naming the torch device to train on when no ``device`` is passed."""
+
+
+def resolve_device(device: str | torch.device | None = None) -> torch.device:
+    """The torch device to train on: ``device``, else ``$MTL_DEVICE``, else the CPU.
+
+    Accepts ``"cpu"``, ``"cuda"``/``"cuda:N"`` and ``"mps"``. Raises
+    :class:`~mtl.errors.ConfigError` (field ``device``) for anything else, and for a device this
+    machine does not have, saying what is available.
+    """
+    if device is None:
+        device = os.environ.get(ENV_DEVICE, "").strip() or "cpu"
+    try:
+        chosen = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ConfigError("device", device, "'cpu', 'cuda', 'cuda:N' or 'mps'") from None
+    if chosen.type == "cpu":
+        return chosen
+    if chosen.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ConfigError(
+                "device", device, "'cpu': this machine has no CUDA GPU that torch can use"
+            )
+        if chosen.index is not None and chosen.index >= count:
+            raise ConfigError("device", device, f"'cpu' or 'cuda:0' to 'cuda:{count - 1}'")
+        return chosen
+    if chosen.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise ConfigError("device", device, "'cpu': this machine has no MPS device")
+        return chosen
+    raise ConfigError("device", device, "'cpu', 'cuda', 'cuda:N' or 'mps'")
+
+
 @dataclass(frozen=True)
 class Population:
     """Per-member values: static task weights ``[K][T]`` and seeds ``[K]``."""
@@ -107,8 +156,13 @@ class _Step:
 
     @cached_property
     def gram(self) -> torch.Tensor:
-        """``G G^T [K, T, T]`` in float64, formed at most once per pass (method and diagnostics)."""
-        return gram_matrix(self.G)
+        """``G G^T [K, T, T]`` in float64, formed at most once per pass (method and diagnostics).
+
+        :func:`~mtl.weighting.gradient.gram_matrix`'s arithmetic without its input checks (the
+        engine's gradients are valid by construction; the checks cost more than the product).
+        """
+        g = self.G.to(torch.float64)
+        return g @ g.mT
 
     @cached_property
     def rep_gram(self) -> torch.Tensor:
@@ -127,12 +181,36 @@ class _Trainer:
     """Holds one population's model, method, optimizer and data while it trains."""
 
     def __init__(
-        self, cfg: RunConfig, population: Population, log_limit: int | None = None
+        self,
+        cfg: RunConfig,
+        population: Population,
+        log_limit: int | None = None,
+        device: torch.device | None = None,
     ) -> None:
         self.cfg = cfg
+        self.device = torch.device("cpu") if device is None else device
         dataset = build_dataset(cfg.data)
-        self.split: Split = split_dataset(
+        cpu_split = split_dataset(
             dataset, cfg.data.test_fraction, cfg.data.seed, cfg.data.standardize
+        )
+        dev = self.device
+        self.split: Split = (
+            cpu_split
+            if dev.type == "cpu"
+            else replace(
+                cpu_split,
+                **{
+                    name: getattr(cpu_split, name).to(dev)
+                    for name in (
+                        "x_train",
+                        "y_reg_train",
+                        "y_cls_train",
+                        "x_test",
+                        "y_reg_test",
+                        "y_cls_test",
+                    )
+                },
+            )
         )
         n_train = self.split.x_train.shape[0]
         batch = cfg.optim.batch_size
@@ -150,6 +228,7 @@ class _Trainer:
             list(population.seeds),
             dataset.rng_preamble,
         )
+        self.model.to(dev)  # initialised on the CPU (the same draws everywhere), then moved
         k = len(population.seeds)
         # a safety net: mtl.train, mtl.sweep and mtl.compare.face_off price the whole request first
         check_population(
@@ -178,9 +257,9 @@ class _Trainer:
         )
         self.reg_loss = regression_loss(cfg.loss)
         self.cls_loss = classification_loss(cfg.loss)
-        self.optimizer = make_optimizer(cfg.optim, self.model.copies)
+        self.optimizer = make_optimizer(cfg.optim, self.model.theta)
         self.l2_scale = 2 * cfg.loss.l2 * self.model.decay if cfg.loss.l2 > 0 else None
-        s = self.split
+        s = cpu_split  # the recorder works on the CPU
         targets = {"train": (s.y_reg_train, s.y_cls_train)}
         if s.has_test:
             targets["test"] = (s.y_reg_test, s.y_cls_test)
@@ -194,33 +273,42 @@ class _Trainer:
         self.active = torch.ones(k, dtype=torch.bool)
         self.should_stop: StopFn | None = None
         self.next_check = 0.0  # time.monotonic() of the next stop check inside an epoch
+        self.all_active = True  # mirrors ``active.all()`` without a tensor op per step
+        self.ones = torch.ones(k, device=self.device)  # d(sum over members)/d(member's loss)
 
     # -- one forward/backward ------------------------------------------------------------
 
     def _forward_backward(
         self, x: torch.Tensor, y_reg: torch.Tensor, y_cls: torch.Tensor, epoch: int
     ) -> _Step:
-        """Losses and every task's gradient, from one backward pass over a duplicated population.
+        """Losses and every task's gradient: one forward pass, one backward pass per task.
 
-        ``x`` is ``[N, D]`` (whole split) or ``[K, B, D]`` (each member's mini-batch).
+        ``x`` is ``[N, D]`` (whole split) or ``[K, B, D]`` (each member's mini-batch). Members
+        never mix, so the gradient of a task's loss summed over members is every member's own.
         """
         model = self.model
-        theta2 = model.copies.view(-1, model.n_params).detach().requires_grad_()  # [T*K, P]
-        reg, logits, z2 = model.forward_per_task(x, theta2)
-        losses = torch.stack((self.reg_loss(reg, y_reg), self.cls_loss(logits, y_cls)), dim=-1)
-        total = losses.sum()
-        if not math.isfinite(total.item()):
+        theta = model.theta.detach().requires_grad_()
+        reg, logits, z = model.forward_rep(x, theta)
+        task_losses = (self.reg_loss(reg, y_reg), self.cls_loss(logits, y_cls))
+        losses = torch.stack(task_losses, dim=-1).detach()
+        if not math.isfinite(float(losses.sum())):
             self._check_finite(losses, epoch)
-        k = model.n_members
-        if self.method.gradients_of == "representation":
-            grad2, z_grad = torch.autograd.grad(total, (theta2, z2))
-            rep = z_grad.reshape(len(TASKS), k, -1).transpose(0, 1)
-        else:
-            (grad2,) = torch.autograd.grad(total, theta2)
-            rep = None
-        grads = grad2.view(len(TASKS), k, model.n_params)
+        wants_rep = self.method.gradients_of == "representation"
+        inputs = (theta, z) if wants_rep else (theta,)
+        last = len(task_losses) - 1
+        # grad_outputs of ones: the gradient of the loss summed over members, without the sum
+        per_task = [
+            torch.autograd.grad(loss, inputs, self.ones, retain_graph=t < last)
+            for t, loss in enumerate(task_losses)
+        ]
+        grads = torch.stack([g[0] for g in per_task])  # [T, K, P]
+        rep = (
+            torch.stack([g[1].reshape(model.n_members, -1) for g in per_task], dim=1)
+            if wants_rep
+            else None
+        )
         return _Step(
-            losses=losses.detach(),
+            losses=losses,
             reg=reg.detach(),
             logits=logits.detach(),
             grads=grads,
@@ -245,14 +333,14 @@ class _Trainer:
             direction[:, model.shared] = torch.bmm(weights.unsqueeze(1), step.G).squeeze(1)
         if self.l2_scale is not None:
             direction.addcmul_(model.theta, self.l2_scale)
-        if bool(self.active.all()):
+        if self.all_active:
             self.optimizer.step(direction)
             return
-        frozen = ~self.active  # keep diverged members exactly where they stopped
-        kept = model.copies[:, frozen].clone()
+        frozen = (~self.active).to(self.device)  # keep diverged members where they stopped
+        kept = model.theta[frozen].clone()
         direction[frozen] = 0.0
         self.optimizer.step(direction)
-        model.copies[:, frozen] = kept
+        model.theta[frozen] = kept
 
     def _train_step(
         self, x: torch.Tensor, y_reg: torch.Tensor, y_cls: torch.Tensor, step: int, epoch: int
@@ -260,22 +348,27 @@ class _Trainer:
         """One optimisation step; returns the pass's results and the weights applied."""
         result = self._forward_backward(x, y_reg, y_cls, epoch)
         grads, gram = result.method_inputs(self.method.kind)
-        weights = self.method.weights(result.losses, grads, step, gram=gram)
+        losses = result.losses
+        if self.device.type != "cpu":  # the method's state lives on the CPU
+            losses, grads = losses.cpu(), grads.cpu()
+            gram = None if gram is None else gram.cpu()
+        weights = self.method.weights(losses, grads, step, gram=gram)
         if step == 0:  # epoch 0's row shows the weights the first step used
             self.recorder.record_weights(0, weights)
-        self._update(weights, result)
-        self.method.after_step(result.losses, grads, gram=gram)
+        self._update(weights.to(self.device), result)
+        self.method.after_step(losses, grads, gram=gram)
         return result, weights
 
     def _check_finite(self, losses: torch.Tensor, epoch: int) -> None:
         """Freeze and flag members whose losses stopped being finite."""
-        finite = torch.isfinite(losses.detach()).all(-1)
+        finite = torch.isfinite(losses.detach()).all(-1).cpu()
         if bool(finite.all()):
             return
         newly = self.active & ~finite
         if bool(newly.any()):
             self.recorder.mark_diverged(newly, epoch)
             self.active &= finite
+            self.all_active = bool(self.active.all())
 
     # -- evaluation ------------------------------------------------------------------------
 
@@ -331,7 +424,7 @@ class _Trainer:
                 self._evaluate_train(epoch)
                 epoch_losses, weights = self._run_batches(epoch)
             self.recorder.record_weights(epoch + 1, weights)
-            self.method.epoch_end(epoch + 1, epoch_losses)
+            self.method.epoch_end(epoch + 1, epoch_losses.cpu())
             if on_progress is not None:
                 on_progress(epoch + 1, epochs)
         self._check_stop(epochs)
@@ -349,6 +442,7 @@ class _Trainer:
         s, size = self.split, self.batch_size
         assert size is not None
         order = permutations(self.seeds, STREAM_BATCHES, epoch, s.x_train.shape[0])  # [K, N]
+        order = order.to(self.device)
         loss_sum = torch.zeros(len(self.seeds), len(TASKS))
         weight_sum = torch.zeros_like(loss_sum)
         first_step = epoch * self.steps_per_epoch
@@ -358,7 +452,7 @@ class _Trainer:
             result, weights = self._train_step(
                 s.x_train[idx], s.y_reg_train[idx], s.y_cls_train[idx], first_step + i, epoch + 1
             )
-            loss_sum += result.losses
+            loss_sum += result.losses.cpu()
             weight_sum += weights
             if self.should_stop is not None and time.monotonic() >= self.next_check:
                 self._check_stop(epoch)
@@ -371,6 +465,7 @@ def train_population(
     on_progress: ProgressFn | None = None,
     should_stop: StopFn | None = None,
     log_limit: int | None = None,
+    device: str | torch.device | None = None,
 ) -> Result:
     """Train every member of ``population`` under ``cfg`` in one batched computation.
 
@@ -378,6 +473,10 @@ def train_population(
     epoch and every :data:`STOP_CHECK_SECONDS` inside one, and when it returns True the training
     raises :class:`Cancelled` instead of returning (see the module docstring). ``log_limit``:
     the member-epochs logged in full before the log turns coarse
-    (:func:`mtl.results.log_stride`; default :func:`mtl.results.full_log_limit`).
+    (:func:`mtl.results.log_stride`; default :func:`mtl.results.full_log_limit`). ``device`` is
+    where to compute (see :func:`resolve_device`; ``None`` reads ``MTL_DEVICE``, else the CPU);
+    the result is the same CPU frames whatever the device.
     """
-    return _Trainer(cfg, population, log_limit).run(on_progress, should_stop)
+    return _Trainer(cfg, population, log_limit, resolve_device(device)).run(
+        on_progress, should_stop
+    )

@@ -7,10 +7,11 @@ applies every linear layer to all members at once with one ``torch.baddbmm``: a 
 view is ``[K, out, in]`` and inputs are ``[N, in]`` (shared by all members) or ``[K, N, in]``.
 Members never mix, so differentiating a sum over members gives each member its own gradient.
 
-Why flat: the optimizer then updates one tensor in a few ops whatever the architecture, the
-shared gradient ``[K, P_shared]`` is a slice rather than a concatenation, and a duplicated
-population ``[T * K, P]`` (see :meth:`PopulationModel.forward_per_task`) yields every task's
-gradient from a single backward pass.
+Why flat: the optimizer then updates one tensor in a few ops whatever the architecture, and the
+shared gradient ``[K, P_shared]`` is a slice rather than a concatenation. Each task's gradient
+comes from its own backward pass through one shared graph (:meth:`PopulationModel.forward_rep`
+and the engine); ``bench/bench_engine_layout.py`` measured that against a population duplicated
+per task with one backward pass for all tasks, and the duplicate was no faster.
 
 Initialisation copies ``nn.Linear.reset_parameters`` (Kaiming-uniform weight with ``a = sqrt(5)``,
 uniform bias in ``±1/sqrt(fan_in)``) on each member's own ``torch.Generator``, in the order a
@@ -111,10 +112,7 @@ class PopulationModel:
     """K independent copies of one model shape.
 
     Attributes:
-        theta: ``[K, P]`` float32, one member per row: a view of ``copies[0]``.
-        copies: ``[T, K, P]``, the population repeated once per task, kept identical by the
-            optimizer, so each step can differentiate every task's loss in one backward pass
-            without copying parameters (plain tensors, updated in place).
+        theta: ``[K, P]`` float32, one member per row (a plain tensor, updated in place).
         layers: the shape's layers in layout order.
         shared: the slice of P holding the shared layers; ``heads[task]``: each head's slice.
         decay: ``[P]`` 1.0 on weight-matrix entries, 0.0 on biases (the L2 penalty's mask).
@@ -142,10 +140,7 @@ class PopulationModel:
             if rng_preamble is not None:
                 rng_preamble(g)
             rows.append(torch.cat([_init_linear(layer, g) for layer in self.layers]))
-        self.copies = torch.stack(rows).repeat(len(TASKS), 1, 1)
-        """``[T, K, P]``: one copy of the population per task (see :meth:`forward_per_task`);
-        the optimizer keeps the copies identical, so ``theta`` is simply the first."""
-        self.theta = self.copies[0]
+        self.theta = torch.stack(rows)
         self.shared = self._slice_of("shared")
         self.heads = {task: self._slice_of(task) for task in TASKS}
         self.decay = torch.cat(
@@ -154,6 +149,11 @@ class PopulationModel:
                 for layer in self.layers
             ]
         )
+
+    def to(self, device: torch.device) -> None:
+        """Move the parameters (and the L2 mask) to ``device``, in place."""
+        self.theta = self.theta.to(device)
+        self.decay = self.decay.to(device)
 
     def _slice_of(self, owner: str) -> slice:
         """The contiguous slice of P owned by ``owner`` (empty if it owns nothing)."""
@@ -226,55 +226,30 @@ class PopulationModel:
         Returns regression outputs ``[M, N, R]`` and class logits ``[M, N, C]``, with
         ``theta [M, P]`` defaulting to the model's own parameters.
         """
-        views = self.layer_views(self.theta if theta is None else theta)
+        reg, logits, _ = self.forward_rep(x, self.theta if theta is None else theta)
+        return reg, logits
+
+    def forward_rep(
+        self, x: torch.Tensor, theta: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """:meth:`forward` that also returns the shared representation ``[M, N, H]``.
+
+        The representation is the output of the shared layers (the chain's first layer, the
+        article's one layer, the MLP's trunk): MGDA-UB differentiates each task's loss with
+        respect to it.
+        """
+        views = self.layer_views(theta)
         if self.spec.shape == "notebook":
             reg = self._linear(views["linear"], x)
-            return reg, self._linear(views["classifier"], reg)
+            return reg, self._linear(views["classifier"], reg), reg
         if self.spec.shape == "article":
             out = self._linear(views["linear"], x)
-            return out[..., : self.n_regression], out[..., : self.n_classes]
+            return out[..., : self.n_regression], out[..., : self.n_classes], out
         h = self._trunk(views, x)
-        return self._linear(views["regression_head"], h), self._linear(
-            views["classification_head"], h
-        )
-
-    def forward_per_task(
-        self, x: torch.Tensor, theta2: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Forward a duplicated population so each task's loss reaches only its own copy.
-
-        ``theta2 [2K, P]`` (``copies`` flattened) holds two copies of ``theta``: rows ``:K`` feed
-        the regression output, rows ``K:`` the class logits. Differentiating
-        ``sum(L_reg) + sum(L_cls)`` with respect to ``theta2`` then gives, in one backward pass,
-        the regression gradient in rows ``:K`` and the classification gradient in rows ``K:``
-        (and exact zeros on the other task's head). Inputs ``x`` are ``[N, D]`` or ``[K, N, D]``.
-
-        Returns regression outputs ``[K, N, R]``, class logits ``[K, N, C]``, and the shared
-        representation of both copies ``[2K, N, H]`` (the output of the shared layers: the chain's
-        first layer, the article's one layer, the MLP's trunk), for MGDA-UB.
-        """
-        k = theta2.shape[0] // 2
-        views = self.layer_views(theta2)
-        if x.dim() == 3:
-            x = x.repeat(2, 1, 1)
-        # chunk(2) is one graph node where two slices would be two (each zero-filling [2K, ...])
-        if self.spec.shape == "notebook":
-            z = self._linear(views["linear"], x)
-            reg, reg_cls = z.chunk(2)
-            weight, bias = views["classifier"]
-            return reg, self._linear((weight[k:], bias[k:]), reg_cls), z
-        if self.spec.shape == "article":
-            z = self._linear(views["linear"], x)
-            out_reg, out_cls = z.chunk(2)
-            return out_reg[..., : self.n_regression], out_cls[..., : self.n_classes], z
-        z = self._trunk(views, x)
-        h_reg, h_cls = z.chunk(2)
-        w_reg, b_reg = views["regression_head"]
-        w_cls, b_cls = views["classification_head"]
         return (
-            self._linear((w_reg[:k], b_reg[:k]), h_reg),
-            self._linear((w_cls[k:], b_cls[k:]), h_cls),
-            z,
+            self._linear(views["regression_head"], h),
+            self._linear(views["classification_head"], h),
+            h,
         )
 
     def l2(self, theta: torch.Tensor | None = None) -> torch.Tensor:

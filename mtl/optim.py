@@ -56,8 +56,8 @@ class FlatAdam:
     ) -> None:
         """``theta`` is ``[..., K, P]``: leading copies all receive the same ``[K, P]`` update."""
         self.theta, self.lr, self.betas, self.eps = theta, lr, betas, eps
-        self.m = torch.zeros(theta.shape[-2:])
-        self.v = torch.zeros(theta.shape[-2:])
+        self.m = torch.zeros(theta.shape[-2:], device=theta.device)
+        self.v = torch.zeros(theta.shape[-2:], device=theta.device)
         self.t = 0
 
     def step(self, grad: torch.Tensor) -> None:

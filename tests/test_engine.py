@@ -8,6 +8,7 @@ import pytest
 import torch
 
 import mtl
+from mtl.compare import face_off
 from mtl.engine import Population, train_population
 
 BASE = mtl.RunConfig(
@@ -300,3 +301,29 @@ def test_regularization_is_logged_at_the_same_parameters_as_the_losses():
     model = PopulationModel(cfg.model, data.n_features, 1, data.n_classes, [cfg.seed])
     assert reg[0] == pytest.approx(model.l2().item(), rel=1e-6)  # the initial weights
     assert reg[1] != pytest.approx(reg[0])
+
+
+def test_device_cpu_equals_the_default_bit_for_bit(monkeypatch):
+    monkeypatch.delenv("MTL_DEVICE", raising=False)
+    cfg = BASE.with_(**{"optim.batch_size": 20, "weighting.method": "mgda"})
+    default = mtl.sweep(cfg, weights=[(0.3, 0.7), (0.8, 0.2)])
+    on_cpu = mtl.sweep(cfg, weights=[(0.3, 0.7), (0.8, 0.2)], device="cpu")
+    for ours, theirs in zip(
+        (default.history, default.metrics, default.diagnostics, default.summary),
+        (on_cpu.history, on_cpu.metrics, on_cpu.diagnostics, on_cpu.summary),
+        strict=True,
+    ):
+        pd.testing.assert_frame_equal(ours, theirs, check_exact=True)
+    assert default.config == on_cpu.config  # the device is not part of a run's identity
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU")
+def test_asking_for_an_absent_cuda_device_is_a_clear_config_error(monkeypatch):
+    with pytest.raises(mtl.ConfigError, match="no CUDA GPU") as err:
+        mtl.train(BASE, device="cuda")
+    assert err.value.field == "device"
+    monkeypatch.setenv("MTL_DEVICE", "cuda")
+    with pytest.raises(mtl.ConfigError, match="no CUDA GPU"):
+        mtl.sweep(BASE, weights=[(0.5, 0.5)])
+    with pytest.raises(mtl.ConfigError, match="device"):
+        face_off(BASE, ["static"], device="tpu-please")

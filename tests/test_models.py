@@ -67,26 +67,24 @@ def test_forward_matches_a_torch_module(shape):
 
 
 @pytest.mark.parametrize("shape", ["notebook", "article", "shared"])
-def test_per_task_copies_give_each_tasks_gradient(shape):
+def test_per_task_backward_gives_each_members_own_gradient(shape):
+    """One backward pass of a task's loss summed over members gives every member's own gradient,
+    and a task's gradient is exactly zero on the other task's head."""
     m = _model(shape, seeds=(0, 1, 2), width=4)
     x, y, yc = torch.randn(10, 3), torch.randn(10, 1), torch.randint(0, 3, (10,))
-    theta2 = m.copies.view(-1, m.n_params).clone().requires_grad_()
-    reg, logits, _ = m.forward_per_task(x, theta2)
-    l_reg, l_cls = mtl.losses.mse(reg, y), mtl.losses.cross_entropy(logits, yc)
-    (grad2,) = torch.autograd.grad(l_reg.sum() + l_cls.sum(), theta2)
-    g = grad2.view(2, 3, m.n_params)
-    for task, loss_fn in (
-        (0, lambda r, z: mtl.losses.mse(r, y)),
-        (1, lambda r, z: mtl.losses.cross_entropy(z, yc)),
-    ):
-        theta = m.theta.clone().requires_grad_()
-        r, z = m.forward(x, theta)
-        (expected,) = torch.autograd.grad(loss_fn(r, z).sum(), theta)
-        assert torch.allclose(g[task], expected, atol=1e-6)
-    # a task's gradient is exactly zero on the other task's head
-    assert torch.equal(
-        g[0][:, m.heads["classification"]], torch.zeros_like(g[0][:, m.heads["classification"]])
-    )
+    theta = m.theta.clone().requires_grad_()
+    reg, logits, rep = m.forward_rep(x, theta)
+    assert rep.shape[:2] == (3, 10)
+    (g_reg,) = torch.autograd.grad(mtl.losses.mse(reg, y).sum(), theta, retain_graph=True)
+    (g_cls,) = torch.autograd.grad(mtl.losses.cross_entropy(logits, yc).sum(), theta)
+    for k in range(3):
+        alone = m.theta[k : k + 1].clone().requires_grad_()
+        r, _ = m.forward(x, alone)
+        (expected,) = torch.autograd.grad(mtl.losses.mse(r, y).sum(), alone)
+        assert torch.allclose(g_reg[k], expected[0], atol=1e-6)
+    head = m.heads["classification"]
+    assert torch.equal(g_reg[:, head], torch.zeros_like(g_reg[:, head]))
+    assert not torch.equal(g_cls[:, m.shared], torch.zeros_like(g_cls[:, m.shared]))
 
 
 def test_l2_counts_weights_not_biases():

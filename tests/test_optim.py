@@ -39,7 +39,7 @@ def test_adam_matches_torch():
 
 @pytest.mark.parametrize("kind", ["sgd", "adam"])
 def test_updates_broadcast_over_task_copies(kind):
-    """The model keeps one copy of theta per task; every copy gets the same update."""
+    """Leading copies of theta ``[..., K, P]`` all get the same update."""
     copies = torch.randn(1, 4, 6).repeat(2, 1, 1)
     opt = make_optimizer(
         OptimSpec(kind=kind, lr=0.1, momentum=0.5 if kind == "sgd" else 0.0), copies

@@ -20,7 +20,7 @@ A method class declares:
 Per step the engine:
 
 1. computes every task's loss and its gradient on all parameters, for every member, in one
-   backward pass (see :meth:`mtl.models.PopulationModel.forward_per_task`), and, for a
+   forward pass and one backward pass per task (see :mod:`mtl.engine`), and, for a
    ``"gradient"`` method, the float64 Gram matrix ``G G^T [K, T, T]`` of the shared gradients,
    once (the conflict diagnostics reuse it);
 2. asks for ``w = method.weights(losses, grads, step, gram=gram)``: this reads the method's state
