@@ -193,7 +193,8 @@ def test_all_zero_weights_are_a_message_naming_the_weights():
     set_and_run(at, "weighting.weights.regression", 0.0)
     set_and_run(at, "weighting.weights.classification", 0.0)
     assert not at.exception
-    assert at.error and "weighting.weights" in at.error[0].value
+    assert at.error and "“Weights”" in at.error[0].value  # the page's words ...
+    assert "weighting.weights" not in at.error[0].value  # ... not the API's
     assert_results_shown(at)
 
 
