@@ -1,10 +1,16 @@
-"""Browser-test plumbing: expose each test's outcome to fixtures (for failure screenshots)."""
+"""Browser-test plumbing: one headless Chromium per module, and each test's outcome exposed to
+fixtures (for failure screenshots)."""
 
 from __future__ import annotations
 
-from collections.abc import Generator
+import os
+from collections.abc import Generator, Iterator
+from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+from scripts.serve import CHROMIUM, CHROMIUM_ARGS
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -15,3 +21,21 @@ def pytest_runtest_makereport(
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        message = f"{CHROMIUM} is not installed (scripts/setup.sh --test installs it)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with sync_playwright() as p:
+        try:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        except Exception as error:  # a browser that cannot start is a failure, never a skip
+            pytest.fail(f"Chromium did not start: {error}")
+        try:
+            yield browser
+        finally:
+            browser.close()

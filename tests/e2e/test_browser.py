@@ -9,19 +9,18 @@ set; locally they are skipped only when ``/usr/bin/chromium`` is not installed.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 import mtl
 from mtl.urlstate import to_query
 from mtl.weighting import METHODS
-from scripts.serve import CHROMIUM, CHROMIUM_ARGS, running_server
+from scripts.serve import running_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
@@ -33,24 +32,6 @@ CHARTS_DRAWN = "document.querySelectorAll('.vega-embed canvas, .vega-embed svg')
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with running_server(tmp_path_factory.mktemp("e2e-server")) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        message = f"{CHROMIUM} is not installed (scripts/setup.sh --test installs it)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    with sync_playwright() as p:
-        try:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        except Exception as error:  # a browser that cannot start is a failure, never a skip
-            pytest.fail(f"Chromium did not start: {error}")
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture

@@ -19,11 +19,11 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 import mtl
 from mtl.urlstate import to_query
-from scripts.serve import CHROMIUM, CHROMIUM_ARGS, running_server
+from scripts.serve import running_server
 from ui.state import DEFAULT_PRESET
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
@@ -94,24 +94,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]
         patch.setenv("MTL_WORK_BUDGET", "0")  # no budget: the long run must be long
         with running_server(tmp_path_factory.mktemp("e2e-cancel")) as url:
             yield url, _server_pid(int(url.rsplit(":", 1)[1]))
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        message = f"{CHROMIUM} is not installed (scripts/setup.sh --test installs it)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    with sync_playwright() as p:
-        try:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        except Exception as error:  # a browser that cannot start is a failure, never a skip
-            pytest.fail(f"Chromium did not start: {error}")
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def _start_long_run(browser: Browser, url: str, pid: int) -> tuple[Page, float]:

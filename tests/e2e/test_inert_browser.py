@@ -27,7 +27,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Request, expect
 
 from scripts.serve import ROOT, _stop, free_port, wait_healthy
-from tests.e2e.test_browser import browser, server  # noqa: F401  (fixtures)
+from tests.e2e.test_browser import server  # noqa: F401  (fixture)
 from tests.test_inert import HOSTILE
 from tests.test_inert import _expected as one_line
 from ui.inert import WORD_JOINER
@@ -120,7 +120,7 @@ def _probe_server(log_dir: Path) -> Iterator[str]:
             _stop(process)
 
 
-def test_every_hostile_string_renders_literally(browser: Browser, tmp_path: Path):  # noqa: F811
+def test_every_hostile_string_renders_literally(browser: Browser, tmp_path: Path):
     with _probe_server(tmp_path) as url:
         tab = browser.new_page()
         requests = _record_attacker_requests(tab)
