@@ -27,8 +27,9 @@ import mtl
 from ui import keys, links, memory, pins, run, runtime, sidebar, views
 from ui.wording import config_problem
 
+# Where unexpected errors go, with their traceback: the server's standard error. (A comment, not
+# a string: Streamlit's "magic" would draw a bare string of this script on the page.)
 LOGGER = logging.getLogger("loss_weighting_explorer")
-"""Where unexpected errors go, with their traceback: the server's standard error."""
 if not LOGGER.handlers:  # the script reruns on every interaction: one handler per process
     _handler = logging.StreamHandler()
     _handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

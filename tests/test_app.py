@@ -547,3 +547,12 @@ def test_metrics_show_the_change_from_the_previous_run_on_the_same_data():
     assert any("previous run" in c.value for c in at.caption)
     set_and_run(at, "preset", "penguins")  # other data: a comparison would mean nothing
     assert not any(m.delta for m in at.metric)
+
+
+def test_no_stray_text_of_the_script_reaches_the_page():
+    # Streamlit's "magic" draws any bare string expression of app.py: the page's own text must
+    # come from the views, never from a comment-like string in the script
+    at = new_app()
+    assert not at.exception
+    shown = [m.value for m in at.markdown]
+    assert not any("standard error" in text or "traceback" in text.lower() for text in shown)
