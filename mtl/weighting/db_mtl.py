@@ -99,8 +99,12 @@ class DBMTL(WeightingMethod):
         step: int,
         gram: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """``a_t / (L_t + 1e-8)`` ``[K, T]``: the weights on this step's gradients if beta = 0."""
+        """``a_t / (L_t + 1e-8)`` ``[K, T]``: the weights on this step's gradients if beta = 0.
+
+        ``a = 1`` for a member whose gradients are not finite (it is about to diverge).
+        """
         _, a = self._pending(losses, grads)
+        a = torch.where(torch.isfinite(a).all(-1, keepdim=True), a, 1.0)
         return a / (losses + EPS)
 
     def head_weights(

@@ -92,9 +92,11 @@ class MoCo(WeightingMethod):
         y = y - (p["beta"] / n ** p["beta_sigma"]) * (y - target)
         eye = torch.eye(y.shape[-2], dtype=y.dtype, device=y.device)
         M = y @ y.mT + p["rho"] * eye
-        lambd = self.lambd.to(y.dtype)
-        step = (M @ lambd.unsqueeze(-1)).squeeze(-1)
-        lambd = torch.softmax(lambd - (p["gamma"] / n ** p["gamma_sigma"]) * step, dim=-1)
+        previous = self.lambd.to(y.dtype)
+        step = (M @ previous.unsqueeze(-1)).squeeze(-1)
+        lambd = torch.softmax(previous - (p["gamma"] / n ** p["gamma_sigma"]) * step, dim=-1)
+        # a member whose gradients are not finite (it is about to diverge) keeps its weights
+        lambd = torch.where(torch.isfinite(lambd).all(-1, keepdim=True), lambd, previous)
         return y, lambd
 
     def weights(

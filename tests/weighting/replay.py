@@ -1,10 +1,11 @@
 """Record what the engine passes a method in a real training run, for replay tests.
 
 :func:`record` trains a short ``conflicting`` run of a population with the method swapped for a
-subclass that logs, at every step, the inputs of :meth:`weights` (losses, shared gradients) and
-the weights it returned, the shared direction it supplied (for a method with
-:meth:`~mtl.weighting.WeightingMethod.shared_direction`), plus every ``epoch_end`` call. A replay test then feeds those inputs to
-an independent transcription of the reference implementation, member by member, and compares.
+subclass that logs, at every step, the inputs of :meth:`weights` (losses, shared gradients), the
+weights it returned and the shared direction it supplied (for a method with
+:meth:`~mtl.weighting.WeightingMethod.shared_direction`), plus every ``epoch_end`` call. A replay
+test then feeds those inputs to an independent transcription of the reference implementation,
+member by member, and compares.
 """
 
 from __future__ import annotations
