@@ -16,7 +16,9 @@ Per step (see :mod:`mtl.weighting.base` for the method's side):
 4. the update direction: for a method that ``combines`` losses every parameter gets
    ``sum_t w_t g_t`` (what ``backward()`` on the weighted sum gives); for one that combines
    gradients the shared parameters get ``sum_t w_t g_t`` of the shared gradients and a task's
-   head ``g_t`` (times :meth:`~mtl.weighting.WeightingMethod.head_weights`); every weight matrix
+   head ``g_t`` (times :meth:`~mtl.weighting.WeightingMethod.head_weights`), unless the method
+   supplies the shared direction itself
+   (:meth:`~mtl.weighting.WeightingMethod.shared_direction`: MoCo, DB-MTL); every weight matrix
    also gets the L2 penalty's ``2 * l2 * theta``;
 5. one optimizer step (:mod:`mtl.optim`: element-wise, hence per member), then
    ``method.after_step`` with the same inputs (the method's state changes only there).
@@ -317,19 +319,25 @@ class _Trainer:
             l2=model.l2() if self.l2_scale is not None else None,  # before any update
         )
 
-    def _update(self, weights: torch.Tensor, step: _Step) -> None:
+    def _update(
+        self, weights: torch.Tensor, step: _Step, shared: torch.Tensor | None = None
+    ) -> None:
         """Combine the task gradients as the method says and take one optimizer step.
 
         A task's gradient is exactly zero on the other task's head, so one weighted sum over
         tasks with the method's head weights (:meth:`WeightingMethod.head_weights`: the task
         weights when the method combines losses, ones when it combines gradients) gives every
         head its own task's gradient. When the method combines losses that sum is the whole
-        direction; when it combines gradients the shared part is replaced by its combination.
+        direction; when it combines gradients the shared part is replaced by its combination,
+        or by ``shared`` ``[K, P_shared]``, the method's own shared direction, when it gave one
+        (:meth:`WeightingMethod.shared_direction`).
         """
         model = self.model
-        head_weights = self.method.head_weights(weights)
+        head_weights = self.method.head_weights(weights, step.losses).to(weights)
         direction = (step.grads * head_weights.t().unsqueeze(-1)).sum(0)
-        if self.method.combines == "gradients":
+        if shared is not None:
+            direction[:, model.shared] = shared
+        elif self.method.combines == "gradients":
             direction[:, model.shared] = torch.bmm(weights.unsqueeze(1), step.G).squeeze(1)
         if self.l2_scale is not None:
             direction.addcmul_(model.theta, self.l2_scale)
@@ -355,7 +363,14 @@ class _Trainer:
         weights = self.method.weights(losses, grads, step, gram=gram)
         if step == 0:  # epoch 0's row shows the weights the first step used
             self.recorder.record_weights(0, weights)
-        self._update(weights.to(self.device), result)
+        shared = (
+            self.method.shared_direction(losses, grads, weights)
+            if self.method.combines == "gradients"
+            else None
+        )
+        if shared is not None:
+            shared = shared.to(self.device, result.G.dtype)
+        self._update(weights.to(self.device), result, shared)
         self.method.after_step(losses, grads, gram=gram)
         return result, weights
 
