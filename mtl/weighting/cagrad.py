@@ -231,13 +231,3 @@ class CAGrad(WeightingMethod):
         """CAGrad weights ``[..., T]`` from ``grads [..., T, P]`` (and their Gram, if known)."""
         params = cls.resolve_params(hparams)
         return cagrad_weights(grads, c=params["c"], gram=gram, rescale=params["rescale"])
-
-    def weights(
-        self,
-        losses: torch.Tensor,
-        grads: torch.Tensor,
-        step: int,
-        gram: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """CAGrad weights ``[K, T]`` from this step's gradients ``[K, T, P]``; losses are unused."""
-        return cagrad_weights(grads, c=self.params["c"], gram=gram, rescale=self.params["rescale"])
