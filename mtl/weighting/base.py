@@ -305,7 +305,7 @@ def _smooth_weights(raw: WeightsFn) -> WeightsFn:
         gram: torch.Tensor | None = None,
     ) -> torch.Tensor:
         w = raw(self, losses, grads, step, gram=gram)
-        outermost = type(self).weights is weights  # type: ignore[comparison-overlap]
+        outermost = type(self).weights is weights
         if not outermost or self.smoothing == 0.0 or self.smoothed is None:
             return w
         beta = self.smoothing
@@ -328,7 +328,7 @@ def _smooth_after_step(raw: AfterStepFn) -> AfterStepFn:
         grads: torch.Tensor | None = None,
         gram: torch.Tensor | None = None,
     ) -> None:
-        outermost = type(self).after_step is after_step  # type: ignore[comparison-overlap]
+        outermost = type(self).after_step is after_step
         applied = None
         if outermost and self.smoothing > 0.0:
             if grads is None:
