@@ -214,6 +214,7 @@ def population_counts(cfg: RunConfig, members: int, shape: DataShape) -> dict[st
     gradient = 0.0
     if method.combines == "gradients":  # it works on the per-task gradients each step
         upper_bound = dict(cfg.weighting.params).get("upper_bound", 0)
+        upper_bound = upper_bound or method.gradients_of == "representation"  # GradDrop
         width = shared[-1].fan_out
         per_member = t * rows * width if upper_bound else t * p_shared
         gradient = steps * k * per_member

@@ -20,6 +20,8 @@ STREAM_BATCHES = 1
 """Stream id for mini-batch permutations."""
 STREAM_WEIGHTS = 2
 """Stream id for random loss weights (RLW)."""
+STREAM_GRADDROP = 3
+"""Stream id for GradDrop's per-feature sign draws."""
 
 
 def _mul32(x: torch.Tensor, c: int) -> torch.Tensor:

@@ -23,6 +23,12 @@ Per step (see :mod:`mtl.weighting.base` for the method's side):
 5. one optimizer step (:mod:`mtl.optim`: element-wise, hence per member), then
    ``method.after_step`` with the same inputs (the method's state changes only there).
 
+A method that ``combines_representation`` (GradDrop) builds its shared update on the shared
+representation ``z`` instead: the pass keeps its graph, the method combines the per-task
+representation gradients into one ``[K, N, H]`` gradient
+(:meth:`~mtl.weighting.WeightingMethod.representation_gradient`), and the shared parameters get
+its vector-Jacobian product ``dz/dtheta^T`` (one more backward pass through the shared layers).
+
 Evaluation: at epoch 0 (before any step) and after every epoch, every component and metric is
 evaluated on the whole train and test splits. In full-batch mode the forward pass of step e *is*
 the evaluation of the training split after e epochs, so it is reused rather than repeated, and
@@ -155,6 +161,7 @@ class _Step:
     G: torch.Tensor  # [K, T, P_shared]
     rep: torch.Tensor | None  # [K, T, N * H] gradients on the shared representation, if asked
     l2: torch.Tensor | None  # [K] the L2 penalty at the same parameters, when it is on
+    graph: tuple[torch.Tensor, torch.Tensor] | None = None  # (z, theta), graph kept: GradDrop
 
     @cached_property
     def gram(self) -> torch.Tensor:
@@ -281,12 +288,19 @@ class _Trainer:
     # -- one forward/backward ------------------------------------------------------------
 
     def _forward_backward(
-        self, x: torch.Tensor, y_reg: torch.Tensor, y_cls: torch.Tensor, epoch: int
+        self,
+        x: torch.Tensor,
+        y_reg: torch.Tensor,
+        y_cls: torch.Tensor,
+        epoch: int,
+        for_step: bool = False,
     ) -> _Step:
         """Losses and every task's gradient: one forward pass, one backward pass per task.
 
         ``x`` is ``[N, D]`` (whole split) or ``[K, B, D]`` (each member's mini-batch). Members
         never mix, so the gradient of a task's loss summed over members is every member's own.
+        ``for_step``: the pass feeds an update, so a method that ``combines_representation``
+        gets the graph kept (``_Step.graph``).
         """
         model = self.model
         theta = model.theta.detach().requires_grad_()
@@ -297,10 +311,11 @@ class _Trainer:
             self._check_finite(losses, epoch)
         wants_rep = self.method.gradients_of == "representation"
         inputs = (theta, z) if wants_rep else (theta,)
+        keep = for_step and wants_rep and self.method.combines_representation
         last = len(task_losses) - 1
         # grad_outputs of ones: the gradient of the loss summed over members, without the sum
         per_task = [
-            torch.autograd.grad(loss, inputs, self.ones, retain_graph=t < last)
+            torch.autograd.grad(loss, inputs, self.ones, retain_graph=keep or t < last)
             for t, loss in enumerate(task_losses)
         ]
         grads = torch.stack([g[0] for g in per_task])  # [T, K, P]
@@ -317,10 +332,15 @@ class _Trainer:
             G=grads[:, :, model.shared].transpose(0, 1),
             rep=rep,
             l2=model.l2() if self.l2_scale is not None else None,  # before any update
+            graph=(z, theta) if keep else None,
         )
 
     def _update(
-        self, weights: torch.Tensor, step: _Step, shared: torch.Tensor | None = None
+        self,
+        weights: torch.Tensor,
+        step: _Step,
+        index: int,
+        shared: torch.Tensor | None = None,
     ) -> None:
         """Combine the task gradients as the method says and take one optimizer step.
 
@@ -330,13 +350,23 @@ class _Trainer:
         head its own task's gradient. When the method combines losses that sum is the whole
         direction; when it combines gradients the shared part is replaced by its combination,
         or by ``shared`` ``[K, P_shared]``, the method's own shared direction, when it gave one
-        (:meth:`WeightingMethod.shared_direction`).
+        (:meth:`WeightingMethod.shared_direction`: MoCo, DB-MTL), or, for a method that
+        ``combines_representation`` (GradDrop), by the back-propagation of its combined
+        representation gradient for step ``index`` through the shared layers.
         """
         model = self.model
         head_weights = self.method.head_weights(weights, step.losses).to(weights)
         direction = (step.grads * head_weights.t().unsqueeze(-1)).sum(0)
         if shared is not None:
             direction[:, model.shared] = shared
+        elif step.graph is not None:  # GradDrop: back-propagate its combined z-gradient
+            z, theta = step.graph
+            assert step.rep is not None
+            combined = self.method.representation_gradient(
+                step.rep.reshape(*step.rep.shape[:2], *z.shape[1:]), z.detach(), index
+            )
+            back = torch.autograd.grad(z, theta, combined)[0]
+            direction[:, model.shared] = back[:, model.shared]
         elif self.method.combines == "gradients":
             direction[:, model.shared] = torch.bmm(weights.unsqueeze(1), step.G).squeeze(1)
         if self.l2_scale is not None:
@@ -354,7 +384,7 @@ class _Trainer:
         self, x: torch.Tensor, y_reg: torch.Tensor, y_cls: torch.Tensor, step: int, epoch: int
     ) -> tuple[_Step, torch.Tensor]:
         """One optimisation step; returns the pass's results and the weights applied."""
-        result = self._forward_backward(x, y_reg, y_cls, epoch)
+        result = self._forward_backward(x, y_reg, y_cls, epoch, for_step=True)
         grads, gram = result.method_inputs(self.method.kind)
         losses = result.losses
         if self.device.type != "cpu":  # the method's state lives on the CPU
@@ -370,7 +400,7 @@ class _Trainer:
         )
         if shared is not None:
             shared = shared.to(self.device, result.G.dtype)
-        self._update(weights.to(self.device), result, shared)
+        self._update(weights.to(self.device), result, step, shared)
         self.method.after_step(losses, grads, gram=gram)
         return result, weights
 

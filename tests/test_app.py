@@ -138,12 +138,15 @@ def test_weights_follow_the_chosen_form():
 
 
 def test_hyper_parameters_default_to_the_declaration_and_only_changes_are_kept():
-    assert method_defaults("cagrad") == {"c": 0.5, "rescale": "none"}
+    # every gradient method also has CR-MOGM's smoothing, declared once in the base class
+    assert method_defaults("cagrad") == {"c": 0.5, "rescale": "none", "smoothing": 0.0}
     state = state_from_config(mtl.preset("conflicting"))
     state["weighting.method"] = "cagrad"
     assert config_from_state(state).weighting.params == ()
     state[hparam_key("cagrad", "c")] = 0.9
     assert config_from_state(state).weighting.params == (("c", 0.9),)
+    state[hparam_key("cagrad", "smoothing")] = 0.5
+    assert config_from_state(state).weighting.params == (("c", 0.9), ("smoothing", 0.5))
 
 
 def test_a_bad_value_raises_a_config_error_naming_the_field():

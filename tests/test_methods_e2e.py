@@ -42,7 +42,7 @@ def test_trains_the_conflicting_preset(method):
     assert weights.shape == (201, len(mtl.TASKS))
     assert np.isfinite(weights).all()
     regression = weights[:, 0]
-    if method in STATIC:
+    if method in STATIC or method == "graddrop":  # GradDrop has no task weights: always ones
         assert np.ptp(regression) == 0.0
     else:
         # A dynamic method's weights move. CAGrad keeps the regression weight at exactly 1/T on

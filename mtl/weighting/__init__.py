@@ -14,7 +14,7 @@ import torch
 
 from mtl.errors import ConfigError
 from mtl.weighting.aligned_mtl import AlignedMTL
-from mtl.weighting.base import MethodContext, WeightingMethod
+from mtl.weighting.base import SMOOTHING, MethodContext, WeightingMethod
 from mtl.weighting.cagrad import CAGrad
 from mtl.weighting.config import ConFIG
 from mtl.weighting.db_mtl import DBMTL
@@ -24,6 +24,7 @@ from mtl.weighting.excess_mtl import ExcessMTL
 from mtl.weighting.fairgrad import FairGrad
 from mtl.weighting.famo import FAMO
 from mtl.weighting.gls import GLS
+from mtl.weighting.graddrop import GradDrop
 from mtl.weighting.gradnorm import GradNorm
 from mtl.weighting.gradvac import GradVac
 from mtl.weighting.hparams import HParam
@@ -64,6 +65,7 @@ METHODS: dict[str, type[WeightingMethod]] = {
         GradVac,
         ExcessMTL,
         # moremethods: end
+        GradDrop,
         # moco: methods that supply their own shared direction (WeightingMethod.shared_direction)
         MoCo,
         DBMTL,
@@ -93,9 +95,10 @@ def gradient_weights(
             only part that is a pure function of the gradients).
         grads: ``[..., T, P]`` per-task gradients, any leading batch dimensions.
         losses: ``[..., T]`` the task losses, for the methods that read them (MGDA's
-            ``normalize="loss"`` and ``"loss+"``); passed on only when given.
+            ``normalize="loss"`` and ``"loss+"``); passed on only when given, to those.
         **hparams: the method's hyper-parameters, e.g. ``c=0.5`` for CAGrad or
-            ``normalize="l2"`` for MGDA; PCGrad takes none.
+            ``normalize="l2"`` for MGDA; PCGrad takes none. CR-MOGM's ``smoothing`` may only be
+            0 here: it averages weights over training steps, and this is one step.
 
     Raises:
         ConfigError: unknown ``name``, unknown hyper-parameter or a value not allowed, wrong type
@@ -105,14 +108,21 @@ def gradient_weights(
     if cls is None or cls.from_grads is None:
         raise ConfigError("weighting.method", name, "one of " + ", ".join(GRADIENT_METHODS))
     cls.check_params(hparams)
-    if losses is not None:
-        return cls.from_grads(grads, None, losses=losses, **hparams)
-    return cls.from_grads(grads, None, **hparams)
+    smoothing = hparams.get(SMOOTHING.name, 0.0)
+    if smoothing != 0.0:  # an average over training steps, which one call cannot have
+        raise ConfigError(
+            f"weighting.params.{SMOOTHING.name}", smoothing, "0 here (it averages over steps)"
+        )
+    params = cls.from_grads_params(hparams)
+    if losses is not None and cls.from_grads_reads_losses():
+        return cls.from_grads(grads, None, losses=losses, **params)
+    return cls.from_grads(grads, None, **params)
 
 
 __all__ = [
     "GRADIENT_METHODS",
     "METHODS",
+    "SMOOTHING",
     "HParam",
     "MethodContext",
     "WeightingMethod",

@@ -115,13 +115,3 @@ class AlignedMTL(WeightingMethod):
         """Aligned-MTL weights ``[..., T]`` from ``grads [..., T, P]`` (and their Gram)."""
         mode = cls.resolve_params(hparams)["scale_mode"]
         return aligned_mtl_weights(grads, scale_mode=mode, gram=gram)
-
-    def weights(
-        self,
-        losses: torch.Tensor,
-        grads: torch.Tensor,
-        step: int,
-        gram: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """Aligned-MTL weights ``[K, T]`` from this step's gradients; losses unused."""
-        return aligned_mtl_weights(grads, scale_mode=self.params["scale_mode"], gram=gram)

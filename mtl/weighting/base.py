@@ -18,7 +18,16 @@ A method class declares:
 * ``hparams``: one :class:`~mtl.weighting.hparams.HParam` per hyper-parameter (default, range or
   named choices, label, help). The constructor takes its values from there.
 * For gradient methods with a pure form, ``from_grads(grads, gram=None, **hparams)``: weights
-  from gradients alone, what :func:`mtl.weighting.gradient_weights` dispatches to.
+  from gradients alone, what :func:`mtl.weighting.gradient_weights` dispatches to. Such a method
+  need not write :meth:`WeightingMethod.weights`: the default calls ``from_grads`` with the
+  method's hyper-parameters (and ``losses=`` when ``from_grads`` takes them, as MGDA's does).
+* CR-MOGM smoothing (:data:`SMOOTHING`), declared once here: every method of kind
+  ``"gradient"`` whose weights are what the engine applies (``smoothable``) gets the
+  hyper-parameter ``smoothing`` (beta, default 0 = off) appended to its ``hparams``, and its
+  :meth:`~WeightingMethod.weights` and :meth:`~WeightingMethod.after_step` are wrapped (in
+  ``__init_subclass__``) so that the applied weights are the moving average
+  ``lambda_k = beta lambda_{k-1} + (1 - beta) w_k`` of the method's own weights ``w_k``, with
+  ``lambda_1 = w_1``. ``weights()`` reads ``lambda_{k-1}``; ``after_step`` stores ``lambda_k``.
 
 Per step the engine:
 
@@ -42,14 +51,36 @@ State lives on the method object, created once per population, vectorised over m
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import torch
 
+from mtl.limits import Range
 from mtl.weighting.gradient import gram_matrix
 from mtl.weighting.hparams import HParam, check_params
+
+SMOOTHING = HParam(
+    "smoothing",
+    0.0,
+    label="CR-MOGM smoothing β",
+    help=(
+        "Applies a moving average of the method's weights instead of this step's weights: "
+        "λ = β · previous λ + (1 − β) · this step's weights (Zhou et al., 2022, CR-MOGM). "
+        "0 turns it off; near 1 the weights change slowly and step-to-step noise averages out."
+    ),
+    range=Range(0.0, 1.0, hi_open=True),
+)
+"""CR-MOGM's smoothing beta, the one hyper-parameter every smoothable gradient method shares.
+
+Zhou, S., Zhang, W., Jiang, J., Zhong, W., Gu, J. & Zhu, W. (2022). *On the Convergence of
+Stochastic Multi-Objective Gradient Manipulation and Beyond*. NeurIPS 2022: averaging the
+weights over steps reduces their correlation with the stochastic gradients they are applied to,
+which is what lets such methods converge. Applied by the wrappers :func:`_smooth_weights` and
+:func:`_smooth_after_step`."""
 
 
 @dataclass(frozen=True)
@@ -104,12 +135,22 @@ class WeightingMethod:
     """The method's hyper-parameters, each declared once."""
     from_grads: ClassVar[Callable[..., torch.Tensor] | None] = None
     """For gradient methods with a pure form: ``from_grads(grads, gram=None, **hparams)`` ->
-    weights ``[..., T]`` (a staticmethod or classmethod); what ``gradient_weights`` calls."""
+    weights ``[..., T]`` (a staticmethod or classmethod); what ``gradient_weights`` calls and
+    what the default :meth:`weights` calls. It may also take ``losses=`` (MGDA)."""
+    smoothable: ClassVar[bool] = True
+    """For a method of kind ``"gradient"``: whether it offers CR-MOGM smoothing
+    (:data:`SMOOTHING`). False for a method whose weights are not what the engine applies (one
+    with its own ``shared_direction``, or GradDrop, whose weights are always ones)."""
     gradients_of: str = "parameters"
     """Which per-task gradients :meth:`weights` receives: ``"parameters"`` (the shared
     parameters, ``[K, T, P]``) or ``"representation"`` (the shared representation, the output of
     the shared layers over the batch, ``[K, T, N * H]``: MGDA-UB). The update always combines the
     parameter gradients. An instance may set it from its hyper-parameters."""
+    combines_representation: ClassVar[bool] = False
+    """A method whose shared update is its own combination of the per-task gradients on the
+    shared representation, back-propagated through the shared layers (GradDrop): the engine keeps
+    the pass's graph and calls :meth:`representation_gradient`. Needs ``gradients_of =
+    "representation"`` and ``combines = "gradients"`` (the heads get their own gradients)."""
     explanation: ClassVar[str] = ""
     """A few plain sentences for learners, which the page shows beside the method."""
     formula: ClassVar[str] = ""
@@ -123,6 +164,36 @@ class WeightingMethod:
         """
         self.ctx = ctx
         self.params: dict[str, Any] = self.resolve_params(params)
+        self.smoothing = float(self.params.get(SMOOTHING.name, 0.0))
+        """CR-MOGM's beta (0 when off or not offered)."""
+        self.smoothed: torch.Tensor | None = None
+        """``lambda_{k-1}`` ``[K, T]`` float64, the weights applied at the last step, when
+        smoothing is on (``None`` before the first step)."""
+        self.smoothed_steps = 0
+        """Steps taken with smoothing on: the step index ``after_step`` recomputes weights at."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Give a smoothable gradient method the :data:`SMOOTHING` hyper-parameter and wrappers."""
+        super().__init_subclass__(**kwargs)
+        if cls.kind != "gradient" or not cls.smoothable or hasattr(cls, "shared_direction"):
+            return
+        if all(h.name != SMOOTHING.name for h in cls.hparams):
+            cls.hparams = (*cls.hparams, SMOOTHING)
+        cls.weights = _smooth_weights(cls.weights)  # type: ignore[method-assign]
+        cls.after_step = _smooth_after_step(cls.after_step)  # type: ignore[method-assign]
+
+    @classmethod
+    def from_grads_params(cls, params: dict[str, Any]) -> dict[str, Any]:
+        """``params`` without the ones :class:`WeightingMethod` itself applies (smoothing)."""
+        return {k: v for k, v in params.items() if k != SMOOTHING.name}
+
+    @classmethod
+    @functools.cache
+    def from_grads_reads_losses(cls) -> bool:
+        """Whether :attr:`from_grads` takes ``losses=`` (MGDA's loss normalisations)."""
+        if cls.from_grads is None:
+            return False
+        return "losses" in inspect.signature(cls.from_grads).parameters
 
     @classmethod
     def hparam(cls, name: str) -> HParam:
@@ -170,8 +241,30 @@ class WeightingMethod:
             step: the global step index, from 0.
             gram: ``[K, T, T]`` float64 ``grads @ grads^T``, computed once by the engine for
                 ``"gradient"`` methods; ``None`` means compute it from ``grads`` if needed.
+
+        The default serves the methods with a pure :attr:`from_grads`: it calls it with this
+        method's hyper-parameters (and ``losses`` when it reads them); any other method
+        overrides it.
         """
-        raise NotImplementedError
+        from_grads = type(self).from_grads
+        if from_grads is None:
+            raise NotImplementedError(f"{type(self).__name__} has no from_grads: override weights")
+        params = self.from_grads_params(self.params)
+        if self.from_grads_reads_losses():
+            return from_grads(grads, gram, losses=losses, **params)
+        return from_grads(grads, gram, **params)
+
+    def representation_gradient(
+        self, rep_grads: torch.Tensor, rep: torch.Tensor, step: int
+    ) -> torch.Tensor:
+        """The gradient ``[K, N, H]`` to back-propagate from the shared representation.
+
+        Only for a method that :attr:`combines_representation`. ``rep_grads`` ``[K, T, N, H]``
+        are the per-task gradients on the representation ``rep`` ``[K, N, H]`` (its values,
+        detached); ``step`` is the global step index, as :meth:`weights` received it. Reads the
+        state and never changes it.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not combine representations")
 
     def head_weights(
         self, weights: torch.Tensor, losses: torch.Tensor | None = None
@@ -218,3 +311,60 @@ class WeightingMethod:
 
     def epoch_end(self, epoch: int, mean_losses: torch.Tensor) -> None:
         """Called after epoch ``epoch`` (from 1) with its ``[K, T]`` mean training losses."""
+
+
+WeightsFn = Callable[..., torch.Tensor]
+AfterStepFn = Callable[..., None]
+
+
+def _smooth_weights(raw: WeightsFn) -> WeightsFn:
+    """``weights`` returning ``beta lambda_{k-1} + (1 - beta) w_k`` (``w_k`` from ``raw``).
+
+    Only the outermost wrapper of an instance's class smooths (a subclass's wrapper calling its
+    parent's through ``super()`` gets the parent's raw weights), so weights are smoothed once.
+    """
+
+    @functools.wraps(raw)
+    def weights(
+        self: WeightingMethod,
+        losses: torch.Tensor,
+        grads: torch.Tensor,
+        step: int,
+        gram: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        w = raw(self, losses, grads, step, gram=gram)
+        outermost = type(self).weights is weights
+        if not outermost or self.smoothing == 0.0 or self.smoothed is None:
+            return w
+        beta = self.smoothing
+        return (beta * self.smoothed + (1.0 - beta) * w.to(torch.float64)).to(w.dtype)
+
+    return weights
+
+
+def _smooth_after_step(raw: AfterStepFn) -> AfterStepFn:
+    """``after_step`` that, with smoothing on, stores this step's applied weights ``lambda_k``.
+
+    They are recomputed (with the state as it was when the engine asked for them, so before
+    ``raw`` updates it) at the step index counted here: the engine's steps run 0, 1, 2, ...
+    """
+
+    @functools.wraps(raw)
+    def after_step(
+        self: WeightingMethod,
+        losses: torch.Tensor,
+        grads: torch.Tensor | None = None,
+        gram: torch.Tensor | None = None,
+    ) -> None:
+        outermost = type(self).after_step is after_step
+        applied = None
+        if outermost and self.smoothing > 0.0:
+            if grads is None:
+                raise ValueError("CR-MOGM smoothing needs this step's gradients in after_step")
+            applied = self.weights(losses, grads, self.smoothed_steps, gram=gram)
+        raw(self, losses, grads, gram=gram)
+        if applied is not None:
+            self.smoothed = applied.detach().to(torch.float64)
+            self.smoothed_steps += 1
+
+    return after_step

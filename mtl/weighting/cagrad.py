@@ -30,7 +30,8 @@ comparison test is skipped where they are not installed.) The two differ only in
 case below and in TorchJD treating a whole gradient matrix with ``|J|_F^2 < 1e-4`` as zero (an
 absolute threshold).
 
-Degenerate case ``g_w* ~ 0`` (``|g_w*| <= eps |J|_F`` with ``eps = 1e-6``, and ``sqrt(phi) > 0``; with ``sqrt(phi) = 0`` the weights are ``1/T`` whatever ``g_w*``):
+Degenerate case ``g_w* ~ 0`` (``|g_w*| <= eps |J|_F`` with ``eps = 1e-6``, and
+``sqrt(phi) > 0``; with ``sqrt(phi) = 0`` the weights are ``1/T`` whatever ``g_w*``):
 ``0`` lies in the convex hull, the optimal worst-task improvement is 0 and ``g_w* / |g_w*|`` is
 undefined. If ``g_0`` conflicts with no task (``g_0 . g_t >= 0`` for all ``t``, e.g. when one task's
 gradient is zero) ``g_0`` itself is optimal and we return ``w = 1/T`` (what the official code's
@@ -235,13 +236,3 @@ class CAGrad(WeightingMethod):
         """CAGrad weights ``[..., T]`` from ``grads [..., T, P]`` (and their Gram, if known)."""
         params = cls.resolve_params(hparams)
         return cagrad_weights(grads, c=params["c"], gram=gram, rescale=params["rescale"])
-
-    def weights(
-        self,
-        losses: torch.Tensor,
-        grads: torch.Tensor,
-        step: int,
-        gram: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """CAGrad weights ``[K, T]`` from this step's gradients ``[K, T, P]``; losses are unused."""
-        return cagrad_weights(grads, c=self.params["c"], gram=gram, rescale=self.params["rescale"])

@@ -104,13 +104,3 @@ class ConFIG(WeightingMethod):
         """ConFIG weights ``[..., T]`` from ``grads [..., T, P]`` (and their Gram, if known)."""
         cls.check_params(hparams)
         return config_weights(grads, gram)
-
-    def weights(
-        self,
-        losses: torch.Tensor,
-        grads: torch.Tensor,
-        step: int,
-        gram: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """ConFIG weights ``[K, T]`` from this step's gradients ``[K, T, P]``; losses unused."""
-        return config_weights(grads, gram)

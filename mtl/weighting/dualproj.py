@@ -77,13 +77,3 @@ class DualProj(WeightingMethod):
         """DualProj weights ``[..., T]`` from ``grads [..., T, P]`` (and their Gram, if known)."""
         cls.check_params(hparams)
         return dualproj_weights(grads, gram)
-
-    def weights(
-        self,
-        losses: torch.Tensor,
-        grads: torch.Tensor,
-        step: int,
-        gram: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """DualProj weights ``[K, T]`` from this step's gradients ``[K, T, P]``; losses unused."""
-        return dualproj_weights(grads, gram)

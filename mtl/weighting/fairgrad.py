@@ -184,13 +184,3 @@ class FairGrad(WeightingMethod):
     ) -> torch.Tensor:
         """FairGrad weights ``[..., T]`` from ``grads [..., T, P]`` (and their Gram, if known)."""
         return fairgrad_weights(grads, alpha=cls.resolve_params(hparams)["alpha"], gram=gram)
-
-    def weights(
-        self,
-        losses: torch.Tensor,
-        grads: torch.Tensor,
-        step: int,
-        gram: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """FairGrad weights ``[K, T]`` from this step's gradients; losses are unused."""
-        return fairgrad_weights(grads, alpha=self.params["alpha"], gram=gram)

@@ -288,17 +288,3 @@ class MGDA(WeightingMethod):
         """
         normalize = cls.resolve_params(hparams)["normalize"]
         return mgda_weights(grads, normalize=normalize, gram=gram, losses=losses)
-
-    def weights(
-        self,
-        losses: torch.Tensor,
-        grads: torch.Tensor,
-        step: int,
-        gram: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """MGDA weights ``[K, T]`` from this step's gradients ``[K, T, P]``.
-
-        The gradients are the shared parameters' or, for MGDA-UB, the shared representation's;
-        the losses are read by ``normalize="loss"`` and ``"loss+"`` only.
-        """
-        return mgda_weights(grads, normalize=self.params["normalize"], gram=gram, losses=losses)

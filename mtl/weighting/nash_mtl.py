@@ -78,13 +78,3 @@ class NashMTL(WeightingMethod):
         """Nash-MTL weights ``[..., T]`` from ``grads [..., T, P]`` (it has no hyper-parameters)."""
         cls.check_params(hparams)
         return nash_mtl_weights(grads, gram=gram)
-
-    def weights(
-        self,
-        losses: torch.Tensor,
-        grads: torch.Tensor,
-        step: int,
-        gram: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """Nash-MTL weights ``[K, T]`` from this step's gradients; losses are unused."""
-        return nash_mtl_weights(grads, gram=gram)

@@ -149,13 +149,3 @@ class PCGrad(WeightingMethod):
     def from_grads(grads: torch.Tensor, gram: torch.Tensor | None = None) -> torch.Tensor:
         """PCGrad weights ``[..., T]`` from ``grads [..., T, P]`` (and their Gram, if known)."""
         return pcgrad_weights(grads, gram=gram)
-
-    def weights(
-        self,
-        losses: torch.Tensor,
-        grads: torch.Tensor,
-        step: int,
-        gram: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """PCGrad weights ``[K, T]`` from this step's gradients ``[K, T, P]``; losses are unused."""
-        return pcgrad_weights(grads, gram=gram)

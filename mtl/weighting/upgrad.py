@@ -172,13 +172,3 @@ class UPGrad(WeightingMethod):
         """UPGrad weights ``[..., T]`` from ``grads [..., T, P]`` (and their Gram, if known)."""
         cls.check_params(hparams)
         return upgrad_weights(grads, gram)
-
-    def weights(
-        self,
-        losses: torch.Tensor,
-        grads: torch.Tensor,
-        step: int,
-        gram: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """UPGrad weights ``[K, T]`` from this step's gradients ``[K, T, P]``; losses unused."""
-        return upgrad_weights(grads, gram)

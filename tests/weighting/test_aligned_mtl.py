@@ -67,7 +67,7 @@ def test_batched_equals_one_by_one():
 
 def test_class():
     assert AlignedMTL.kind == "gradient" and "Senushkin" in AlignedMTL.citation
-    assert AlignedMTL.defaults() == {"scale_mode": "min"}
+    assert AlignedMTL.defaults() == {"scale_mode": "min", "smoothing": 0.0}
     with pytest.raises(ConfigError, match=r"weighting\.params\.scale_mode"):
         AlignedMTL(make_ctx(), scale_mode="max")
     g = random_grads(3, 2, 5, dtype=torch.float32)

@@ -240,7 +240,7 @@ def test_negative_c_is_rejected():
 
 def test_method_class():
     assert CAGrad.name == "cagrad" and CAGrad.kind == "gradient" and "Liu" in CAGrad.citation
-    assert CAGrad.defaults() == {"c": 0.5, "rescale": "none"}
+    assert CAGrad.defaults() == {"c": 0.5, "rescale": "none", "smoothing": 0.0}
     assert CAGrad.hparam("c").allows(0.5)
     g = random_grads(3, 2, 5, dtype=torch.float32)
     w = CAGrad(make_ctx(K=3, T=2), c=0.3).weights(torch.ones(3, 2), g, step=0)

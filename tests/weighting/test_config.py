@@ -8,6 +8,7 @@ import pytest
 import torch
 from torchjd.aggregation import ConFIG as TorchJDConFIG
 
+from mtl.weighting import SMOOTHING
 from mtl.weighting.config import ConFIG, config_weights
 
 from .helpers import direction, make_ctx, random_grads, t64
@@ -75,7 +76,8 @@ def test_batched_and_class():
     for i in range(3):
         for j in range(4):
             torch.testing.assert_close(batched[i, j], config_weights(g[i, j]))
-    assert ConFIG.kind == "gradient" and "Thuerey" in ConFIG.citation and ConFIG.hparams == ()
+    assert ConFIG.kind == "gradient" and "Thuerey" in ConFIG.citation
+    assert ConFIG.hparams == (SMOOTHING,)
     g = random_grads(3, 2, 5, dtype=torch.float32)
     w = ConFIG(make_ctx()).weights(torch.ones(3, 2), g, 0)
     torch.testing.assert_close(w, config_weights(g))

@@ -200,7 +200,7 @@ def test_degenerate_many_tasks_are_finite():
 
 def test_method_class_metadata():
     assert IMTL.name == "imtl" and IMTL.kind == "gradient" and "Liu" in IMTL.citation
-    assert IMTL.defaults() == {"mode": "hybrid"}
+    assert IMTL.defaults() == {"mode": "hybrid", "smoothing": 0.0}
     assert IMTL.hparam("mode").choices == ("hybrid", "gradient", "loss")
     with pytest.raises(ConfigError, match=r"weighting\.params\.mode"):
         IMTL(make_ctx(), mode=1)  # a code, not a name

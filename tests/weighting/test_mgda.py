@@ -227,7 +227,7 @@ def test_min_norm_weights_accepts_a_gram_matrix():
 
 def test_method_class():
     assert MGDA.name == "mgda" and MGDA.kind == "gradient" and "Sener" in MGDA.citation
-    assert MGDA.defaults() == {"normalize": "none", "upper_bound": False}
+    assert MGDA.defaults() == {"normalize": "none", "upper_bound": False, "smoothing": 0.0}
     g = random_grads(3, 2, 5, dtype=torch.float32)
     method = MGDA(make_ctx(K=3, T=2))
     w = method.weights(torch.ones(3, 2), g, step=0)

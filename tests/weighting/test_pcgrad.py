@@ -5,6 +5,7 @@ import torch
 from hypothesis import given
 from torchjd.aggregation import PCGradWeighting
 
+from mtl.weighting import SMOOTHING
 from mtl.weighting.pcgrad import PCGrad, pcgrad_coefficients, pcgrad_weights
 
 from .helpers import FAST, direction, grad_matrices, make_ctx, random_grads, scale, t64
@@ -197,7 +198,7 @@ def test_degenerate_many_tasks_are_finite():
 
 def test_method_class():
     assert PCGrad.name == "pcgrad" and PCGrad.combines == "gradients" and "Yu" in PCGrad.citation
-    assert PCGrad.hparams == ()
+    assert PCGrad.hparams == (SMOOTHING,)  # CR-MOGM smoothing only
     g = random_grads(3, 2, 5, dtype=torch.float32)
     w = PCGrad(make_ctx(K=3, T=2)).weights(torch.ones(3, 2), g, step=4)
     assert w.shape == (3, 2) and w.dtype == torch.float32

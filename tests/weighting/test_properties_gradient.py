@@ -15,14 +15,24 @@ Properties (``d = sum_t w_t g_t``, the update direction):
 * ``permutation_invariant``: permuting the tasks leaves the direction ``d`` unchanged (the
   weights themselves need not be unique, e.g. for zero gradients).
 * ``scale_invariant``: scaling every gradient by the same ``s > 0`` leaves the weights unchanged.
+
+Methods that give a direction rather than weights (GradDrop) declare theirs in
+:data:`DIRECTION_DECLARED`, checked on the same catalogue with ``d = direction(J)`` (a fixed
+draw for the random ones): ``finite``, ``permutation_invariant``, ``scale_invariant`` (here
+``d(s J) = s d(J)``) and ``sign_pure``: every coordinate of ``d`` is the sum of the positive parts
+of its column of ``J`` or the sum of the negative parts, never a mix (GradDrop's defining
+property at leak 0).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 import torch
 
-from mtl.weighting import GRADIENT_METHODS, gradient_weights
+from mtl.weighting import GRADIENT_METHODS, METHODS, gradient_weights
+from mtl.weighting.graddrop import graddrop_combine
 
 ALL = frozenset({2, 3})
 """Every task count in the catalogue."""
@@ -186,3 +196,62 @@ def _check(name: str, J: torch.Tensor, prop: str) -> None:
 @pytest.mark.parametrize(("name", "case", "prop"), _cases())
 def test_declared_property_holds(name: str, case: str, prop: str) -> None:
     _check(name, CATALOGUE[case], prop)
+
+
+def _graddrop(J: torch.Tensor) -> torch.Tensor:
+    """GradDrop's direction in its matrix form, for one fixed draw per column."""
+    u = torch.rand(J.shape[-1], generator=torch.Generator().manual_seed(7), dtype=J.dtype)
+    return graddrop_combine(J.unsqueeze(-2), None, u).squeeze(-2)
+
+
+DIRECTIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {"graddrop": _graddrop}
+"""Method -> its direction ``J [T, P] -> d [P]``, for the methods without weights."""
+
+DIRECTION_DECLARED: dict[str, dict[str, frozenset[int]]] = {
+    "graddrop": {
+        # not non-conflicting: a feature keeps one sign, which may oppose a task there
+        "finite": ALL,
+        "permutation_invariant": ALL,  # the purity and the masks are symmetric in the tasks
+        "scale_invariant": ALL,
+        "sign_pure": ALL,
+    },
+}
+
+
+def test_every_method_without_weights_declares_its_properties():
+    combining = {n for n, cls in METHODS.items() if cls.combines_representation}
+    assert set(DIRECTION_DECLARED) == set(DIRECTIONS) == combining
+
+
+def _direction_cases() -> list[object]:
+    return [
+        pytest.param(name, case, prop, id=f"{name}-{case}-{prop}")
+        for name, declared in sorted(DIRECTION_DECLARED.items())
+        for case, J in CATALOGUE.items()
+        for prop, task_counts in declared.items()
+        if J.shape[0] in task_counts
+    ]
+
+
+@pytest.mark.parametrize(("name", "case", "prop"), _direction_cases())
+def test_declared_direction_property_holds(name: str, case: str, prop: str) -> None:
+    J = CATALOGUE[case]
+    fn = DIRECTIONS[name]
+    d = fn(J)
+    atol = 1e-12 * float(J.abs().sum(0).max())
+    if prop == "finite":
+        assert torch.isfinite(d).all(), d
+    elif prop == "permutation_invariant":
+        perm = torch.arange(J.shape[0] - 1, -1, -1)
+        torch.testing.assert_close(fn(J[perm]), d, rtol=1e-12, atol=atol)
+    elif prop == "scale_invariant":
+        for s in (1e-6, 1e6):
+            torch.testing.assert_close(fn(s * J), s * d, rtol=1e-12, atol=s * atol)
+    elif prop == "sign_pure":
+        positive, negative = J.clamp(min=0).sum(0), J.clamp(max=0).sum(0)
+        pure = torch.isclose(d, positive, rtol=1e-12, atol=atol) | torch.isclose(
+            d, negative, rtol=1e-12, atol=atol
+        )
+        assert bool(pure.all()), (d, positive, negative)
+    else:  # pragma: no cover - a typo in DIRECTION_DECLARED
+        raise AssertionError(f"unknown property {prop!r}")

@@ -12,6 +12,10 @@ Conventions (each documented in the method's module):
   without those (``norm_eps=0``, ``reg_eps=1e-12``), where the two agree to solver rounding, and
   with TorchJD's defaults to ``1e-3`` (the ridge moves ``d`` by up to ``~5e-4 |J|_F``) where
   ``|J|_F^2 >= 1e-4``.
+* GradDrop: TorchJD's aggregator draws ``U = torch.rand(P)``; we draw the same numbers from the
+  same seed and pass them to :func:`~mtl.weighting.graddrop.graddrop_combine` in its matrix form
+  (``N = 1``, no input signs). Where a column is all zero TorchJD's purity is NaN and ours 1/2;
+  both keep 0 there. TorchJD's ``leak`` is one number per task; we compare with equal ones.
 * IMTL-G: for two tasks we use the paper's closed form, TorchJD the pseudo-inverse; they differ
   on exactly dependent rows (:data:`IMTL_DIFFERENCES`), and TorchJD's pinv is only accurate to
   ``~1e-4`` on nearly parallel rows; TorchJD's absolute ``|sum(v)| < 1e-12`` test zeroes the
@@ -27,11 +31,13 @@ from torchjd.aggregation import (
     AlignedMTLWeighting,
     ConFIG,
     DualProjWeighting,
+    GradDrop,
     IMTLGWeighting,
     UPGradWeighting,
 )
 
 from mtl.weighting import gradient_weights
+from mtl.weighting.graddrop import graddrop_combine
 
 from .test_properties_gradient import CATALOGUE
 
@@ -107,3 +113,18 @@ def test_imtl_differences_are_where_documented(case: str) -> None:
     J = CATALOGUE[case]
     d = gradient_weights("imtl", J) @ J
     assert relative_error(d, REFERENCES["imtl"](J), J) > 1e-2
+
+
+@pytest.mark.parametrize("leak", [0.0, 0.25])
+@pytest.mark.parametrize("case", sorted(CATALOGUE))
+def test_graddrop_matches_torchjd_with_the_same_draws(case: str, leak: float) -> None:
+    J = CATALOGUE[case]
+    errors = []
+    for seed in range(3):
+        torch.manual_seed(seed)
+        ref = GradDrop(leak=torch.full((J.shape[0],), leak, dtype=J.dtype))(J)
+        torch.manual_seed(seed)
+        u = torch.rand(J.shape[1], dtype=J.dtype)  # what TorchJD drew
+        d = graddrop_combine(J.unsqueeze(-2), None, u, leak).squeeze(-2)
+        errors.append(relative_error(d, ref, J))
+    assert max(errors) <= 1e-12, errors

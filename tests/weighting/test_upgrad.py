@@ -6,7 +6,7 @@ import pytest
 import torch
 from hypothesis import given
 
-from mtl.weighting import gradient_weights
+from mtl.weighting import SMOOTHING, gradient_weights
 from mtl.weighting.dualproj import DualProj, dualproj_weights
 from mtl.weighting.upgrad import UPGrad, project_dual_cone, upgrad_weights
 
@@ -119,7 +119,8 @@ def test_batched_equals_one_by_one():
 
 def test_classes_metadata_and_weights():
     for cls in (UPGrad, DualProj):
-        assert cls.kind == "gradient" and cls.combines == "gradients" and cls.hparams == ()
+        assert cls.kind == "gradient" and cls.combines == "gradients"
+        assert cls.hparams == (SMOOTHING,)  # CR-MOGM smoothing only
         assert "Quinton" in cls.citation and cls.explanation and cls.formula
     g = random_grads(3, 2, 5, dtype=torch.float32)
     torch.testing.assert_close(

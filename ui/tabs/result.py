@@ -53,7 +53,12 @@ def weights(result: mtl.Result) -> None:
             f"The weights {cls.label} applied in each epoch (the mean over the epoch's steps); "
             f"at the end: {final}."
         )
-        if cls.combines == "gradients":
+        if cls.combines_representation:
+            text += (
+                f" {cls.label} has no task weights: it keeps or drops parts of the task gradients "
+                "feature by feature, so each task shows 1."
+            )
+        elif cls.combines == "gradients":
             text += (
                 " A gradient-based method weights the task gradients on the shared layers, so "
                 "these are the coefficients of that combination."
@@ -152,6 +157,12 @@ def method(result: mtl.Result) -> None:
         st.markdown(explanation)
     if cls.kind == "loss":
         reads = "Works from the **losses** alone (one backward pass per step)."
+    elif cls.combines_representation:
+        reads = (
+            "Combines the per-task **gradients** on the shared layers' output, feature by "
+            "feature, and back-propagates the result through the shared layers (one backward "
+            "pass per task, and one more)."
+        )
     elif cls.combines == "gradients":
         reads = (
             "Combines the per-task **gradients** on the shared parameters (one backward pass per "
