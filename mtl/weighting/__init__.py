@@ -32,6 +32,7 @@ from mtl.weighting.nash_mtl import NashMTL
 from mtl.weighting.pcgrad import PCGrad
 from mtl.weighting.rlw import RLW
 from mtl.weighting.static import EqualMean, EqualSum, Static
+from mtl.weighting.tchebycheff import STCH, Tchebycheff
 from mtl.weighting.uncertainty import UncertaintyWeighting
 from mtl.weighting.upgrad import UPGrad
 
@@ -62,6 +63,9 @@ METHODS: dict[str, type[WeightingMethod]] = {
         GradVac,
         ExcessMTL,
         # moremethods: end
+        # tcheby: preference methods (the configured weights are a preference)
+        Tchebycheff,
+        STCH,
     )
 }
 """Method name -> class, every method the page can offer, in the page's order."""
