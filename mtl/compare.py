@@ -292,3 +292,52 @@ def supported(
     mask = np.zeros(len(summary), dtype=bool)
     mask[hull] = True
     return pd.Series(mask, index=summary.index, name="supported")
+
+
+def region_beyond_hull(
+    linear: pd.DataFrame,
+    other: pd.DataFrame,
+    reference: tuple[float, float],
+    minimize: str = "test_mse",
+    maximize: str = "test_accuracy",
+    points: int = 400,
+) -> pd.DataFrame:
+    """Where ``other``'s front reaches beyond the convex hull of ``linear``'s front.
+
+    The hull region of the linear front is every ``(m, a)`` that some convex combination of its
+    members dominates: below the upper concave chain through its supported points
+    (:func:`supported`) in the page's axes (MSE right, accuracy up), flat after the last one and
+    empty before the first. Every linear member lies in it. ``other``'s dominated region is below
+    its step line (the best accuracy among its members with an MSE at most ``m``). The region
+    returned is what ``other`` dominates outside the hull region, cut at ``reference``: a frame
+    with ``mse``, ``low`` and ``high`` (accuracy) on a grid of about ``points`` MSE values (plus
+    the steps' corners), ``low == high`` where there is nothing. Empty when either front is.
+    """
+    lin_lo, lin_hi = linear[minimize].to_numpy(float), linear[maximize].to_numpy(float)
+    hull = supported(linear, minimize, maximize).to_numpy()
+    order = np.argsort(lin_lo[hull])
+    hull_x, hull_y = lin_lo[hull][order], lin_hi[hull][order]
+    oth_lo, oth_hi = other[minimize].to_numpy(float), other[maximize].to_numpy(float)
+    ok = np.isfinite(oth_lo) & np.isfinite(oth_hi) & (oth_lo < reference[0])
+    oth_lo, oth_hi = oth_lo[ok], oth_hi[ok]
+    empty = pd.DataFrame({"mse": [], "low": [], "high": []})
+    if not len(hull_x) or not len(oth_lo):
+        return empty
+    start = float(min(oth_lo.min(), hull_x.min()))
+    stop = float(reference[0])
+    if not stop > start:
+        return empty
+    corners = np.concatenate([oth_lo, np.nextafter(oth_lo, -np.inf), hull_x])
+    grid = np.unique(np.concatenate([np.linspace(start, stop, points), corners]))
+    grid = grid[(grid >= start) & (grid <= stop)]
+    # the hull's upper chain: linear between supported points, flat after, nothing before
+    floor = float(reference[1])
+    chain = np.interp(grid, hull_x, hull_y)
+    chain = np.where(grid < hull_x[0], floor, np.maximum(chain, floor))
+    # other's step line: the best accuracy among its members with MSE <= x
+    order = np.argsort(oth_lo)
+    best = np.maximum.accumulate(oth_hi[order])
+    idx = np.searchsorted(oth_lo[order], grid, side="right") - 1
+    step = np.where(idx >= 0, best[np.clip(idx, 0, None)], floor)
+    high = np.maximum(step, chain)
+    return pd.DataFrame({"mse": grid, "low": chain, "high": high})

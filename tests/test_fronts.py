@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mtl.compare import front_reference, hypervolume, supported
+from mtl.compare import front_reference, hypervolume, region_beyond_hull, supported
 
 
 def _frame(points: list[tuple[float, float]]) -> pd.DataFrame:
@@ -96,3 +96,26 @@ def test_a_convex_front_is_all_supported():
     concave = _frame(list(zip(t, 1.0 - (1.6 - t) ** 0.5, strict=True)))  # error sqrt: concave
     flags = supported(concave).to_numpy()
     assert flags[0] and flags[-1] and not flags[1:-1].any()
+
+
+def test_region_beyond_the_linear_hull_by_hand():
+    # linear front (mse, acc): (1, 0.5), (2, 0.6), (3, 0.9); (2, 0.6) sits in a dent (the hull's
+    # chord from (1, 0.5) to (3, 0.9) passes 0.7 at mse 2). The other front's point (2, 0.8) lies
+    # beyond the hull from mse 2 until the chord reaches 0.8 at mse 2.5: a triangle of area
+    # 0.5 * 0.5 * 0.1 = 0.025.
+    linear = _frame([(1.0, 0.5), (2.0, 0.6), (3.0, 0.9)])
+    other = _frame([(2.0, 0.8)])
+    region = region_beyond_hull(linear, other, (4.0, 0.4))
+    gap = (region["high"] - region["low"]).to_numpy()
+    assert (gap >= 0).all()
+    area = float(np.sum(np.diff(region["mse"]) * (gap[1:] + gap[:-1]) / 2))
+    assert area == pytest.approx(0.025, abs=1e-3)
+    at = region.set_index("mse")
+    inside = at.index[(at.index > 2.2) & (at.index < 2.3)][0]
+    assert at.loc[inside, "high"] == pytest.approx(0.8)
+    assert at.loc[inside, "low"] == pytest.approx(0.5 + 0.2 * (inside - 1.0))
+    assert (gap[region["mse"] < 2.0] == 0).all() and (gap[region["mse"] > 2.5] == 0).all()
+    # a front that stays inside the hull region shades nothing
+    assert (
+        region_beyond_hull(linear, _frame([(2.0, 0.65)]), (4.0, 0.4)).eval("high - low") == 0
+    ).all()
