@@ -38,6 +38,15 @@ def candidates() -> dict[str, mtl.RunConfig]:
                         "data.target_scale": scale,
                     }
                 )
+    for angle in (90.0, 120.0, 150.0):
+        out[f"notebook n=1000 angle={angle:g}"] = base.with_(
+            **{
+                "model.shape": "notebook",
+                "data.angle": angle,
+                "data.target_scale": 1.0,
+                "data.n_samples": 1000,
+            }
+        )
     for width in (1, 2):
         out[f"shared w={width} tanh angle=150"] = base.with_(
             **{"model.width": width, "model.depth": 1, "model.activation": "tanh"}
