@@ -26,6 +26,9 @@ def candidates() -> dict[str, mtl.RunConfig]:
     out: dict[str, mtl.RunConfig] = {}
     if "nonconvex" in mtl.PRESETS:
         out["nonconvex"] = mtl.preset("nonconvex")
+        out["nonconvex, wide MLP (64)"] = mtl.preset("nonconvex").with_(
+            **{"model.shape": "shared", "model.width": 64, "model.depth": 1}
+        )
     base = mtl.preset("conflicting")
     out["conflicting (wide MLP)"] = base
     for shape in ("notebook", "article"):

@@ -325,10 +325,10 @@ def _overlay(summary: pd.DataFrame, request: SweepRequest, cfg: mtl.RunConfig | 
     method = str(st.session_state[OVERLAY_KEY])
     if method == "none":
         st.caption(
-            "A weighted sum of the losses can only settle on the convex part of the trade-off "
-            "front; where the front has a dent (a non-convex stretch), the balanced trade-offs in "
-            "it are out of reach of every α. A Tchebycheff sweep reads α as a preference and "
-            "can reach them. Choose one above to compare the two fronts (try the "
+            "A weighted sum of the losses can only settle on the convex part of the losses' "
+            "trade-off front; where the front has a dent (a non-convex stretch), the balanced "
+            "trade-offs in it are out of reach of every α. A Tchebycheff sweep reads α as a "
+            "preference and can reach them. Choose one above to compare the two fronts (try the "
             "'nonconvex' preset)."
         )
         return
@@ -373,11 +373,12 @@ def _overlay(summary: pd.DataFrame, request: SweepRequest, cfg: mtl.RunConfig | 
     st.caption(
         f"Both sweeps train the same α grid and seeds; {label} reads (α, 1 − α) as a preference "
         "between the normalised losses instead of as loss weights. The dashed line is the convex "
-        "hull of the linear front: a weighted sum of two objectives can only pick points on "
-        "such a hull, never points in a dent between its corners (members off the hull). The "
-        f"shaded area is where the {label} front lies beyond that hull: trade-offs no linear "
-        "member reaches, nor any mixture of them. With a wide model (many hidden units) the "
-        "fronts become convex, linear weights already reach every trade-off, and the two "
-        "fronts nearly coincide: the difference shows on small, under-parameterised shared "
-        "models."
+        "hull of the linear front. Minimising a weighted sum of two losses can only reach the "
+        "trade-offs on such a hull (the supported points), never those in a dent between its "
+        "corners; the counts above say how many front members lie off their front's hull, in a "
+        f"dent, on these axes. The shaded area is where the {label} front lies beyond the linear "
+        "front's hull: trade-offs that no linear member reaches, nor any mixture of them. With a "
+        "wide model (many hidden units) the fronts become convex, linear weights already reach "
+        "every trade-off, and the two fronts nearly coincide: the difference shows on small, "
+        "under-parameterised shared models such as the 'nonconvex' preset's."
     )
