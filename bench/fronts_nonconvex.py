@@ -78,6 +78,9 @@ def compare(cfg: mtl.RunConfig, points: int, seeds: int, method: str) -> dict[st
         out[f"{name}_unsupported"] = int((front & ~supported(s, mse, acc)).sum())
         out[f"{name}_diverged"] = int(s["diverged"].sum())
     out["ref_mse"], out["ref_acc"] = ref
+    both = [linear[pareto_front(linear, mse, acc)], pref[pareto_front(pref, mse, acc)]]
+    out["ideal_mse"] = min(float(f[mse].min()) for f in both)
+    out["ideal_acc"] = max(float(f[acc].max()) for f in both)
     return out
 
 
@@ -100,7 +103,8 @@ def main() -> None:
             f"(ratio {r[f'{m}_hv'] / max(r['linear_hv'], 1e-300):.2f}); front "
             f"{r['linear_front']} / {r[f'{m}_front']}, non-supported {r['linear_unsupported']} / "
             f"{r[f'{m}_unsupported']}; diverged {r['linear_diverged']} / {r[f'{m}_diverged']}; "
-            f"ref ({r['ref_mse']:.4g}, {r['ref_acc']:.3f}); {time.perf_counter() - start:.1f} s",
+            f"ref ({r['ref_mse']:.4g}, {r['ref_acc']:.3f}), ideal ({r['ideal_mse']:.4g}, "
+            f"{r['ideal_acc']:.3f}); {time.perf_counter() - start:.1f} s",
             flush=True,
         )
 

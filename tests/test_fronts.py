@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mtl import charts
 from mtl.compare import front_reference, hypervolume, region_beyond_hull, supported
 
 
@@ -119,3 +120,22 @@ def test_region_beyond_the_linear_hull_by_hand():
     assert (
         region_beyond_hull(linear, _frame([(2.0, 0.65)]), (4.0, 0.4)).eval("high - low") == 0
     ).all()
+
+
+def test_fronts_chart_draws_both_fronts_the_hull_and_the_region():
+    linear = _frame([(1.0, 0.5), (2.0, 0.6), (3.0, 0.9)])
+    other = _frame([(2.0, 0.8), (1.0, 0.45)])
+    both = pd.concat(
+        [
+            linear.assign(sweep="Linear", supported=supported(linear)),
+            other.assign(sweep="Tchebycheff", supported=supported(other)),
+        ],
+        ignore_index=True,
+    ).assign(w_regression=0.5, seed=0, pareto=True)
+    region = region_beyond_hull(linear, other, (4.0, 0.4))
+    spec = charts.fronts_chart(both, region=region).to_dict()
+    marks = [layer["mark"]["type"] for layer in spec["layer"]]
+    assert marks == ["area", "line", "circle", "line"]
+    assert spec["layer"][1]["mark"]["strokeDash"] == [5, 4]  # the linear front's hull
+    no_region = charts.fronts_chart(both).to_dict()
+    assert [layer["mark"]["type"] for layer in no_region["layer"]] == ["line", "circle", "line"]
