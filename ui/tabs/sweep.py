@@ -377,8 +377,9 @@ def _overlay(summary: pd.DataFrame, request: SweepRequest, cfg: mtl.RunConfig | 
         "trade-offs on such a hull (the supported points), never those in a dent between its "
         "corners; the counts above say how many front members lie off their front's hull, in a "
         f"dent, on these axes. The shaded area is where the {label} front lies beyond the linear "
-        "front's hull: trade-offs that no linear member reaches, nor any mixture of them. With a "
-        "wide model (many hidden units) the fronts become convex, linear weights already reach "
-        "every trade-off, and the two fronts nearly coincide: the difference shows on small, "
+        "front's hull: trade-offs that no linear member reaches, nor any mixture of them. When it "
+        "does not matter: with a wide model (many hidden units) the fronts become convex and "
+        "shrink towards one point where both tasks do about as well as alone, so linear weights "
+        "already reach every trade-off worth having; the difference shows on small, "
         "under-parameterised shared models such as the 'nonconvex' preset's."
     )
