@@ -982,3 +982,89 @@ def curves_chart(
     facets = line.facet(facet=alt.Facet("title:N", sort=titles, title=None), columns=2)
     chart: alt.FacetChart = facets.resolve_scale(y="independent")  # altair: Any
     return chart
+
+
+REGION_COLOR = "#E69F00"
+"""Colour of the shaded region a preference front reaches beyond the linear front's hull."""
+
+
+def fronts_chart(
+    summary: pd.DataFrame,
+    *,
+    split: str = "test",
+    region: pd.DataFrame | None = None,
+    height: int = 420,
+) -> alt.LayerChart:
+    """Two weight sweeps' fronts on one trade-off chart: linear weights against preferences.
+
+    ``summary`` holds both sweeps' members with a ``sweep`` column (its label; the first label is
+    the linear sweep), ``w_regression``, ``seed``, ``<split>_mse``, ``<split>_accuracy``, and
+    boolean ``pareto`` (on its own sweep's front) and ``supported`` (on that front's convex hull,
+    :func:`mtl.compare.supported`) columns. Each sweep's members are dots in its colour, faded
+    when dominated, its front a step line; the linear sweep's convex hull (the chain through its
+    supported points) is dashed. ``region`` (``mse, low, high``, from
+    :func:`mtl.compare.region_beyond_hull`) is shaded: what the other front reaches beyond that
+    hull. The view starts around both fronts (scroll to zoom, drag to pan).
+    """
+    mse, acc = f"{split}_mse", f"{split}_accuracy"
+    frame = _plain(summary)[["sweep", "w_regression", "seed", mse, acc, "pareto", "supported"]]
+    frame = frame[np.isfinite(frame[mse]) & np.isfinite(frame[acc])].copy()
+    frame["pareto"] = frame["pareto"].astype(bool)
+    labels = list(dict.fromkeys(frame["sweep"]))
+    front = frame[frame["pareto"]]
+    x_domain = focus_domain(frame[mse], front[mse], higher_is_better=False)
+    y_domain = focus_domain(frame[acc], front[acc], higher_is_better=True)
+    x_axis = _objective_axis(split, "mse", False, x_domain)
+    y_axis = _objective_axis(split, "accuracy", False, y_domain, axis=alt.Axis(format="%"))
+    x, y = alt.X(f"{mse}:Q", **x_axis), alt.Y(f"{acc}:Q", **y_axis)
+    color = alt.Color(
+        "sweep:N",
+        scale=_series_scale(labels, None),
+        sort=labels,
+        legend=alt.Legend(title="Sweep", orient="right", labelLimit=240),
+    )
+    layers: list[alt.Chart] = []
+    if region is not None and len(region):
+        layers.append(
+            alt.Chart(_plain(region)[["mse", "low", "high"]])
+            .mark_area(color=REGION_COLOR, opacity=0.35, clip=True)
+            .encode(
+                x=alt.X("mse:Q", **x_axis),
+                y=alt.Y("low:Q", **y_axis),
+                y2=alt.Y2("high:Q"),
+            )
+        )
+    if labels:
+        hull = front[(front["sweep"] == labels[0]) & front["supported"].astype(bool)]
+        hull = hull.sort_values(mse)
+        layers.append(
+            alt.Chart(hull.assign(order=np.arange(len(hull))))
+            .mark_line(color=FRONT_COLOR, strokeDash=[5, 4], strokeWidth=1.2, clip=True)
+            .encode(x=x, y=y, order=alt.Order("order:Q"))
+        )
+    ordered = front.sort_values(["sweep", mse, acc], ascending=[True, True, False])
+    layers += [
+        alt.Chart(frame)
+        .mark_circle(size=45, clip=True)
+        .encode(
+            x=x,
+            y=y,
+            color=color,
+            opacity=alt.OpacityValue(
+                **alt.when(alt.datum.pareto).then(alt.value(0.95)).otherwise(alt.value(0.25))
+            ),
+            tooltip=[
+                alt.Tooltip("sweep:N"),
+                alt.Tooltip("w_regression:Q", title="α (preference or weight)", format=".3g"),
+                alt.Tooltip("seed:Q"),
+                alt.Tooltip(f"{mse}:Q", title=mse, format=".4g"),
+                alt.Tooltip(f"{acc}:Q", title=acc, format=".2%"),
+                alt.Tooltip("supported:N", title="on its front's convex hull"),
+            ],
+        )
+        .add_params(_zoom()),
+        alt.Chart(ordered.assign(order=np.arange(len(ordered))))
+        .mark_line(strokeWidth=1.8, interpolate="step-after", clip=True)
+        .encode(x=x, y=y, color=color, detail="sweep:N", order=alt.Order("order:Q")),
+    ]
+    return alt.LayerChart(layer=layers).properties(height=height)

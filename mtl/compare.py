@@ -197,3 +197,147 @@ def _table(summary: pd.DataFrame, baselines: dict[str, float], split: str) -> pd
         )
     table = pd.DataFrame(rows).sort_values("delta_m", ascending=False, na_position="last")
     return table.reset_index(drop=True)
+
+
+# ---------------------------------------------------------------- fronts: hypervolume, convexity
+
+
+def _objectives(frame: pd.DataFrame, minimize: str, maximize: str) -> tuple[np.ndarray, np.ndarray]:
+    """The two objectives as float arrays, both to be minimised: ``(minimize, -maximize)``."""
+    return frame[minimize].to_numpy(dtype=float), -frame[maximize].to_numpy(dtype=float)
+
+
+def hypervolume(
+    summary: pd.DataFrame,
+    reference: tuple[float, float],
+    minimize: str = "test_mse",
+    maximize: str = "test_accuracy",
+) -> float:
+    """The area the members dominate up to ``reference``, exactly, for two objectives.
+
+    The objectives are those of the sweep's front on the page: ``minimize`` (the final MSE) is
+    minimised and ``maximize`` (the final accuracy) maximised, i.e. ``1 - accuracy`` minimised.
+    ``reference = (mse, accuracy)`` is a point worse than the members of interest in both: the
+    hypervolume is the area of the set of ``(m, a)`` with ``m <= reference[0]``,
+    ``a >= reference[1]`` that some member dominates (its MSE at most ``m`` and its accuracy at
+    least ``a``), in MSE units times accuracy (a fraction). Larger is better.
+
+    Dominated members add nothing; members with a missing (NaN) objective, and members not
+    strictly better than the reference in both objectives, contribute nothing. Computed exactly:
+    sort by MSE and add one rectangle per step of the running best accuracy (O(n log n)).
+    """
+    lo, hi = _objectives(summary, minimize, maximize)
+    ref_lo, ref_hi = float(reference[0]), -float(reference[1])
+    inside = np.isfinite(lo) & np.isfinite(hi) & (lo < ref_lo) & (hi < ref_hi)
+    lo, hi = lo[inside], hi[inside]
+    if not len(lo):
+        return 0.0
+    order = np.lexsort((hi, lo))  # by the first objective, ties by the second
+    lo, best = lo[order], np.minimum.accumulate(hi[order])  # best second objective so far
+    widths = np.diff(np.append(lo, ref_lo))
+    return float(np.sum(widths * (ref_hi - best)))
+
+
+def front_reference(
+    *summaries: pd.DataFrame, minimize: str = "test_mse", maximize: str = "test_accuracy"
+) -> tuple[float, float]:
+    """The nadir of the given sweeps' Pareto fronts: ``(worst MSE, worst accuracy)`` over them.
+
+    The usual hypervolume reference when fronts are compared: the same point for all of them,
+    where every front's extreme members (one objective's best) add no area, so the hypervolume
+    measures the trade-offs between the extremes. Each sweep's front is taken on its own
+    (:func:`pareto_front`). NaN when no front has a member.
+    """
+    worst_lo, worst_hi = -np.inf, np.inf
+    for summary in summaries:
+        front = summary[pareto_front(summary, minimize, maximize)]
+        if len(front):
+            worst_lo = max(worst_lo, float(front[minimize].max()))
+            worst_hi = min(worst_hi, float(front[maximize].min()))
+    if not np.isfinite(worst_lo):
+        return (float("nan"), float("nan"))
+    return (worst_lo, worst_hi)
+
+
+def supported(
+    summary: pd.DataFrame, minimize: str = "test_mse", maximize: str = "test_accuracy"
+) -> pd.Series:
+    """Which members are *supported* points of the front: on the front and on its convex hull.
+
+    A supported point minimises some weighted sum ``w_1 mse + w_2 (1 - accuracy)`` (``w >= 0``)
+    over the front; a point of the front that is not supported lies in a dent of the front (a
+    non-convex stretch), where no weighted sum of these two objectives picks it. Computed as the
+    front's lower convex hull in ``(mse, 1 - accuracy)`` (Andrew's monotone chain); points on a
+    hull edge count as supported. Returns a boolean Series aligned with ``summary`` (False off the
+    front). The answer does not depend on the axes' units (a positive rescaling of either
+    objective keeps a hull a hull).
+    """
+    on_front = pareto_front(summary, minimize, maximize)
+    lo, hi = _objectives(summary, minimize, maximize)
+    rows = np.flatnonzero(on_front.to_numpy())
+    rows = rows[np.lexsort((hi[rows], lo[rows]))]
+    hull: list[int] = []
+    for i in rows:  # lower hull, left to right: drop the last point while it is above the chord
+        while len(hull) >= 2:
+            a, b = hull[-2], hull[-1]
+            cross = (lo[b] - lo[a]) * (hi[i] - hi[a]) - (hi[b] - hi[a]) * (lo[i] - lo[a])
+            scale = abs(lo[i] - lo[a]) * abs(hi[b] - hi[a]) + abs(hi[i] - hi[a]) * abs(
+                lo[b] - lo[a]
+            )
+            if cross < -1e-12 * scale:  # b lies strictly above the chord a-i: not on the hull
+                hull.pop()
+            else:
+                break
+        hull.append(int(i))
+    mask = np.zeros(len(summary), dtype=bool)
+    mask[hull] = True
+    return pd.Series(mask, index=summary.index, name="supported")
+
+
+def region_beyond_hull(
+    linear: pd.DataFrame,
+    other: pd.DataFrame,
+    reference: tuple[float, float],
+    minimize: str = "test_mse",
+    maximize: str = "test_accuracy",
+    points: int = 400,
+) -> pd.DataFrame:
+    """Where ``other``'s front reaches beyond the convex hull of ``linear``'s front.
+
+    The hull region of the linear front is every ``(m, a)`` that some convex combination of its
+    members dominates: below the upper concave chain through its supported points
+    (:func:`supported`) in the page's axes (MSE right, accuracy up), flat after the last one and
+    empty before the first. Every linear member lies in it. ``other``'s dominated region is below
+    its step line (the best accuracy among its members with an MSE at most ``m``). The region
+    returned is what ``other`` dominates outside the hull region, cut at ``reference``: a frame
+    with ``mse``, ``low`` and ``high`` (accuracy) on a grid of about ``points`` MSE values (plus
+    the steps' corners), ``low == high`` where there is nothing. Empty when either front is.
+    """
+    lin_lo, lin_hi = linear[minimize].to_numpy(float), linear[maximize].to_numpy(float)
+    hull = supported(linear, minimize, maximize).to_numpy()
+    order = np.argsort(lin_lo[hull])
+    hull_x, hull_y = lin_lo[hull][order], lin_hi[hull][order]
+    oth_lo, oth_hi = other[minimize].to_numpy(float), other[maximize].to_numpy(float)
+    ok = np.isfinite(oth_lo) & np.isfinite(oth_hi) & (oth_lo < reference[0])
+    oth_lo, oth_hi = oth_lo[ok], oth_hi[ok]
+    empty = pd.DataFrame({"mse": [], "low": [], "high": []})
+    if not len(hull_x) or not len(oth_lo):
+        return empty
+    start = float(min(oth_lo.min(), hull_x.min()))
+    stop = float(reference[0])
+    if not stop > start:
+        return empty
+    corners = np.concatenate([oth_lo, np.nextafter(oth_lo, -np.inf), hull_x])
+    grid = np.unique(np.concatenate([np.linspace(start, stop, points), corners]))
+    grid = grid[(grid >= start) & (grid <= stop)]
+    # the hull's upper chain: linear between supported points, flat after, nothing before
+    floor = float(reference[1])
+    chain = np.interp(grid, hull_x, hull_y)
+    chain = np.where(grid < hull_x[0], floor, np.maximum(chain, floor))
+    # other's step line: the best accuracy among its members with MSE <= x
+    order = np.argsort(oth_lo)
+    best = np.maximum.accumulate(oth_hi[order])
+    idx = np.searchsorted(oth_lo[order], grid, side="right") - 1
+    step = np.where(idx >= 0, best[np.clip(idx, 0, None)], floor)
+    high = np.maximum(step, chain)
+    return pd.DataFrame({"mse": grid, "low": chain, "high": high})

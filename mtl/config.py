@@ -384,6 +384,23 @@ def _preset_table() -> dict[str, RunConfig]:
             optim=OptimSpec(kind="adam", lr=0.01),
             epochs=150,
         ),
+        "nonconvex": RunConfig(
+            data=DataSpec(
+                name="synthetic",
+                n_samples=1000,
+                n_features=8,
+                angle=90.0,
+                noise=0.3,
+                label_noise=0.05,
+                target_scale=1.0,
+                n_classes=2,
+                test_fraction=0.25,
+            ),
+            model=ModelSpec(shape="notebook"),
+            weighting=WeightingSpec(method="tchebycheff", weights=(0.5, 0.5)),
+            optim=OptimSpec(kind="adam", lr=0.01),
+            epochs=150,
+        ),
         "penguins": RunConfig(
             data=DataSpec(name="penguins", test_fraction=0.25),
             model=ModelSpec(shape="shared", width=32, depth=1),
@@ -401,7 +418,15 @@ def _preset_table() -> dict[str, RunConfig]:
     }
 
 
-PRESETS: tuple[str, ...] = ("notebook", "article", "linear", "conflicting", "penguins", "autompg")
+PRESETS: tuple[str, ...] = (
+    "notebook",
+    "article",
+    "linear",
+    "conflicting",
+    "nonconvex",
+    "penguins",
+    "autompg",
+)
 
 
 def preset(name: str) -> RunConfig:
@@ -409,6 +434,10 @@ def preset(name: str) -> RunConfig:
 
     ``linear`` is the notebook's toy done right, ``conflicting`` a synthetic pair of tasks whose
     directions are 150 degrees apart, ``penguins`` and ``autompg`` the bundled real datasets.
+    ``nonconvex`` is a small shared *linear* model (the notebook's chain: the classifier reads the
+    one regression output) on two synthetic tasks 90 degrees apart, whose trade-off front is not
+    convex: a Tchebycheff sweep reaches balanced trade-offs a linear weight sweep cannot
+    (``bench/fronts_nonconvex.py`` measures both fronts); it trains with Tchebycheff weighting.
     """
     table = _preset_table()
     if name not in table:

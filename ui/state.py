@@ -35,6 +35,7 @@ PRESET_LABELS: dict[str, str] = {
     "article": "Article",
     "linear": "Linear toy, done right",
     "conflicting": "Conflicting tasks",
+    "nonconvex": "Non-convex front (small linear model)",
     "penguins": "Palmer penguins",
     "autompg": "Auto MPG",
 }

@@ -35,6 +35,7 @@ from mtl.weighting.nash_mtl import NashMTL
 from mtl.weighting.pcgrad import PCGrad
 from mtl.weighting.rlw import RLW
 from mtl.weighting.static import EqualMean, EqualSum, Static
+from mtl.weighting.tchebycheff import STCH, Tchebycheff
 from mtl.weighting.uncertainty import UncertaintyWeighting
 from mtl.weighting.upgrad import UPGrad
 
@@ -53,23 +54,20 @@ METHODS: dict[str, type[WeightingMethod]] = {
         MGDA,
         CAGrad,
         IMTL,
-        # gradmethods: the TorchJD-paper methods, Aligned-MTL, ConFIG
         UPGrad,
         DualProj,
         AlignedMTL,
         ConFIG,
-        # moremethods: begin
         GLS,
         NashMTL,
         FairGrad,
         GradVac,
         ExcessMTL,
-        # moremethods: end
         GradDrop,
-        # moco: methods that supply their own shared direction (WeightingMethod.shared_direction)
-        MoCo,
+        MoCo,  # MoCo and DB-MTL supply their own shared direction (shared_direction)
         DBMTL,
-        # moco: end
+        Tchebycheff,  # preference methods: the configured weights are a preference
+        STCH,
     )
 }
 """Method name -> class, every method the page can offer, in the page's order."""

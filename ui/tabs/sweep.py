@@ -9,6 +9,14 @@ Decisions:
 - The Pareto front is taken over every member (see :mod:`ui.tabs.common`).
 - A point of the front chart is selected by clicking it (``on_select``); the member box below it
   is the same choice for the keyboard, and the chart's click writes it.
+- Beyond linear weights: a person may overlay a second sweep on the same α grid and seeds with a
+  preference method (Tchebycheff or STCH, :mod:`mtl.weighting.tchebycheff`), which reads
+  (α, 1 − α) as a preference. It is the same cached sweep (:func:`ui.run.sweep`) with the method
+  set, priced against the work budget like any sweep. Both fronts get their hypervolume
+  (:func:`mtl.compare.hypervolume`) against one reference point, the nadir of both fronts
+  (:func:`mtl.compare.front_reference`), on the front chart's axes (MSE, accuracy); the region
+  the preference front reaches beyond the linear front's convex hull is shaded
+  (:func:`mtl.compare.region_beyond_hull`).
 """
 
 from __future__ import annotations
@@ -19,6 +27,8 @@ import streamlit as st
 
 import mtl
 from mtl import charts
+from mtl.budget import Request, price
+from mtl.compare import front_reference, hypervolume, region_beyond_hull, supported
 from mtl.results import summary_split
 from mtl.sweeps import MAX_POINTS, MAX_SEEDS, seeds_from, sweep_config
 from mtl.weighting import METHODS
@@ -35,6 +45,17 @@ CHART_KEY = "sweep.chart"
 
 
 MEMBER_KEY = "sweep.member"
+
+
+OVERLAY_KEY = "sweep.overlay"
+"""The overlay's method box: ``"none"`` or a preference method."""
+
+
+OVERLAY_METHODS: tuple[str, ...] = ("tchebycheff", "stch")
+"""The preference methods a sweep can be overlaid with."""
+
+
+LINEAR_LABEL = "Linear (static weights)"
 
 
 def member_labels(summary: pd.DataFrame) -> dict[int, str]:
@@ -211,6 +232,7 @@ def _sweep_views(outcome: mtl.Result, request: SweepRequest, cfg: mtl.RunConfig 
         + (" The dashed rule is the current run's α." if alpha is not None else "")
     )
     _member_detail(outcome, summary, request, options)
+    _overlay(summary, request, cfg)
     with st.expander(f"All {len(summary)} members", icon=":material/table:"):
         columns = ["member", "w_regression", "w_classification", "seed", mse, acc, "pareto"]
         st.dataframe(
@@ -266,3 +288,98 @@ def _member_detail(
             "components_chart", outcome.history, request.key, member=member, mode="raw", height=300
         )
         st.caption("Its raw (unweighted) losses, which the weights trade against each other.")
+
+
+def overlay_request(request: SweepRequest, method: str, cfg: mtl.RunConfig | None) -> SweepRequest:
+    """The preference sweep beside ``request``: same configuration, α grid and seeds, ``method``.
+
+    The method keeps the sidebar's hyper-parameters when the sidebar uses it (and the sweep is
+    current, ``cfg`` given), else its defaults.
+    """
+    params = cfg.weighting.params if cfg is not None and cfg.weighting.method == method else ()
+    spec = mtl.WeightingSpec(method=method, params=params)
+    return SweepRequest(request.cfg.with_(weighting=spec), request.points, request.seeds)
+
+
+def _overlay(summary: pd.DataFrame, request: SweepRequest, cfg: mtl.RunConfig | None) -> None:
+    """Beyond linear weights: overlay a Tchebycheff (or STCH) sweep, hypervolumes, the gap."""
+    st.markdown("**Beyond linear weights.**")
+    options = ["none", *OVERLAY_METHODS]
+    st.session_state.setdefault(OVERLAY_KEY, "none")
+    if st.session_state[OVERLAY_KEY] not in options:
+        st.session_state[OVERLAY_KEY] = "none"
+    estimate = price(
+        Request.sweep(
+            overlay_request(request, "tchebycheff", cfg).cfg, request.points, request.seeds
+        )
+    )
+    st.selectbox(
+        "Overlay a preference sweep",
+        options,
+        format_func=lambda m: "none" if m == "none" else METHODS[m].label,
+        key=OVERLAY_KEY,
+        help=f"Trains the same α grid and seeds again ({request.points} × {request.seeds} members, "
+        f"about {estimate.seconds:.0f} s of computing), with (α, 1 − α) read as a preference "
+        "by a Tchebycheff method instead of as loss weights, and draws both fronts.",
+    )
+    method = str(st.session_state[OVERLAY_KEY])
+    if method == "none":
+        st.caption(
+            "A weighted sum of the losses can only settle on the convex part of the losses' "
+            "trade-off front; where the front has a dent (a non-convex stretch), the balanced "
+            "trade-offs in it are out of reach of every α. A Tchebycheff sweep reads α as a "
+            "preference and can reach them. Choose one above to compare the two fronts (try the "
+            "'nonconvex' preset)."
+        )
+        return
+    pref_request = overlay_request(request, method, cfg)
+    outcome = guarded(sweep, pref_request)
+    if outcome is None:
+        return
+    label = METHODS[method].label
+    split = summary_split(summary)
+    mse, acc = f"{split}_mse", f"{split}_accuracy"
+    linear = summary
+    pref = with_front(outcome.summary)
+    reference = front_reference(linear, pref, minimize=mse, maximize=acc)
+    both = pd.concat(
+        [
+            linear.assign(sweep=LINEAR_LABEL, supported=supported(linear, mse, acc)),
+            pref.assign(sweep=label, supported=supported(pref, mse, acc)),
+        ],
+        ignore_index=True,
+    )
+    region = region_beyond_hull(linear, pref, reference, mse, acc)
+    st.altair_chart(
+        charts.fronts_chart(both, split=split, region=region), width="stretch", key="sweep.fronts"
+    )
+    if not np.isfinite(reference[0]):
+        st.warning("Neither sweep has a member with finite figures.", icon=":material/warning:")
+        return
+    rows = []
+    for name, frame in ((LINEAR_LABEL, linear), (label, pref)):
+        on_front = frame["pareto"].astype(bool)
+        rows.append(
+            f"- {name}: hypervolume **{hypervolume(frame, reference, mse, acc):#.4g}**; "
+            f"{int(on_front.sum())} members on its front, "
+            f"{int((on_front & ~supported(frame, mse, acc)).sum())} of them off its convex hull"
+        )
+    st.markdown(
+        f"Hypervolume (larger is better): the area of {split} MSE × {split} accuracy each front "
+        f"dominates, up to the reference point (MSE {reference[0]:#.4g}, accuracy "
+        f"{reference[1]:.1%}), the worst front member of either sweep on each axis.\n\n"
+        + "\n".join(rows)
+    )
+    st.caption(
+        f"Both sweeps train the same α grid and seeds; {label} reads (α, 1 − α) as a preference "
+        "between the normalised losses instead of as loss weights. The dashed line is the convex "
+        "hull of the linear front. Minimising a weighted sum of two losses can only reach the "
+        "trade-offs on such a hull (the supported points), never those in a dent between its "
+        "corners; the counts above say how many front members lie off their front's hull, in a "
+        f"dent, on these axes. The shaded area is where the {label} front lies beyond the linear "
+        "front's hull: trade-offs that no linear member reaches, nor any mixture of them. When it "
+        "does not matter: with a wide model (many hidden units) the fronts become convex and "
+        "shrink towards one point where both tasks do about as well as alone, so linear weights "
+        "already reach every trade-off worth having; the difference shows on small, "
+        "under-parameterised shared models such as the 'nonconvex' preset's."
+    )
