@@ -252,6 +252,7 @@ class _Trainer:
                 optimizer=cfg.optim.kind,
                 last_shared=self.model.last_shared_slice(),
                 steps_per_epoch=self.steps_per_epoch,
+                scale=cfg.weighting.scale,
             ),
             **dict(cfg.weighting.params),
         )
