@@ -109,3 +109,8 @@ def test_the_sweep_tab_offers_the_log_and_balanced_grids(grid):
         assert any("log axis" in c.value for c in at.caption)
     else:
         assert any("Balanced grid" in c.value for c in at.caption)
+    # choosing another grid says the sweep on screen is of the old one
+    widget(at, "sweep.grid").set_value("even")
+    at.run()
+    assert not at.exception, at.exception
+    assert any("grid. Press **Run the sweep** for the Even α grid" in i.value for i in at.info)

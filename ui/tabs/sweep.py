@@ -186,6 +186,12 @@ def sweep_tab(result: mtl.Result) -> None:
             "Press **Run the sweep** to run it for the current one.",
             icon=":material/history:",
         )
+    elif request.grid != grid:
+        st.info(
+            f"This sweep used the {GRID_LABELS[request.grid]} grid. Press **Run the sweep** for "
+            f"the {GRID_LABELS[grid]} grid.",
+            icon=":material/grid_on:",
+        )
     outcome = guarded(sweep, request)
     if outcome is None:
         return
