@@ -736,6 +736,7 @@ def sweep_metrics_chart(
     split: str = "test",
     alpha: float | None = None,
     log_mse: bool = True,
+    log_ratio: bool = False,
     height: int = 240,
     width: int = 900,
 ) -> alt.HConcatChart:
@@ -746,26 +747,36 @@ def sweep_metrics_chart(
     itself too noisy to draw; the range shows exactly where every seed landed); the seeds are
     drawn as faint dots. ``alpha`` draws a rule at the current run's α. MSE is on a log axis by
     default: at α = 0 the regression head is not trained and its MSE dwarfs the rest.
+
+    ``log_ratio`` (for a log-spaced sweep grid) puts the weight ratio ``w_regression /
+    w_classification`` on a log x axis instead of α (members with a zero weight are left out).
     """
     panels = []
     frame = _plain(summary)
+    along = "ratio" if log_ratio else "w_regression"
+    if log_ratio:
+        frame = frame.assign(ratio=frame["w_regression"] / frame["w_classification"])
+        frame = frame[np.isfinite(frame["ratio"]) & (frame["ratio"] > 0)]
+        if alpha is not None:
+            alpha = alpha / (1 - alpha) if 0 < alpha < 1 else None
+    x_title = "w_regression / w_classification" if log_ratio else "α (regression weight)"
     for objective in ("mse", "accuracy"):
         column = f"{split}_{objective}"
-        data = frame[["w_regression", "seed", column]].rename(columns={column: "value"})
+        data = frame[[along, "seed", column]].rename(columns={column: "value"})
         data = data[np.isfinite(data["value"])]
         log = log_mse and objective == "mse"
         if log:
             data = data[data["value"] > 0]
         stats = (
-            data.groupby("w_regression")["value"]
+            data.groupby(along)["value"]
             .agg(mean="mean", low="min", high="max", seeds="count")
             .reset_index()
         )
         fmt = ".2%" if objective == "accuracy" else ".4g"
         x = alt.X(
-            "w_regression:Q",
-            title="α (regression weight)",
-            scale=alt.Scale(domain=[0, 1], nice=False),
+            f"{along}:Q",
+            title=x_title,
+            scale=alt.Scale(type="log") if log_ratio else alt.Scale(domain=[0, 1], nice=False),
         )
         y_axis = _objective_axis(split, objective, log)
         y_axis["axis"] = (
@@ -788,7 +799,9 @@ def sweep_metrics_chart(
                 x=x,
                 y=alt.Y("mean:Q", **y_axis),
                 tooltip=[
-                    alt.Tooltip("w_regression:Q", title="α", format=".3g"),
+                    alt.Tooltip(
+                        f"{along}:Q", title="w_reg / w_cls" if log_ratio else "α", format=".3g"
+                    ),
                     alt.Tooltip("mean:Q", title="mean over seeds", format=fmt),
                     alt.Tooltip("low:Q", title="min", format=fmt),
                     alt.Tooltip("high:Q", title="max", format=fmt),
@@ -801,7 +814,14 @@ def sweep_metrics_chart(
             layers.append(
                 alt.Chart(pd.DataFrame({"alpha": [float(alpha)]}))
                 .mark_rule(color="#DC2626", strokeDash=[4, 3])
-                .encode(x=alt.X("alpha:Q"), tooltip=[alt.Tooltip("alpha:Q", title="current α")])
+                .encode(
+                    x=alt.X("alpha:Q"),
+                    tooltip=[
+                        alt.Tooltip(
+                            "alpha:Q", title="current w_reg / w_cls" if log_ratio else "current α"
+                        )
+                    ],
+                )
             )
         panels.append(
             alt.layer(*layers).properties(

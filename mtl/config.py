@@ -63,6 +63,7 @@ RegressionLoss = Literal["mse", "l1", "huber"]
 ClassificationLoss = Literal["ce", "label_smoothing", "focal"]
 Optimizer = Literal["sgd", "adam"]
 Activation = Literal["relu", "tanh", "gelu"]
+WeightScale = Literal["raw", "balanced"]
 
 
 def _defaults(spec: Any) -> dict[str, Any]:
@@ -127,8 +128,15 @@ class DataSpec:
     reads (``mtl.data.DATASETS[name].params``), and the others are set to their defaults. An
     uploaded CSV (``name == "csv"``) reads none of the generation parameters; its ``seed`` only
     draws the train/test split, so it is kept when ``test_fraction > 0`` and set to 0 otherwise.
-    ``test_fraction`` and ``standardize`` apply to every dataset. (A registered dataset that lists
-    ``seed`` keeps it even without a test split: the registry is the single word on what reads.)
+    ``test_fraction``, ``standardize`` and ``standardize_target`` apply to every dataset. (A
+    registered dataset that lists ``seed`` keeps it even without a test split: the registry is the
+    single word on what reads.)
+
+    ``standardize`` rescales the features on the training rows; ``standardize_target`` trains the
+    regression head on ``(y - mean_train) / std_train`` instead of ``y`` (see
+    :func:`mtl.data.split_dataset`), while every metric (MSE, MAE, R²) is still reported in the
+    target's own units; the history's regression ``loss`` is the loss the optimiser sees, on the
+    standardised target.
     """
 
     name: str = "notebook"
@@ -141,6 +149,7 @@ class DataSpec:
     n_classes: int = 2
     test_fraction: float = 0.0
     standardize: bool = True
+    standardize_target: bool = False
     seed: int = 0
     table: Dataset | None = None
     """An uploaded dataset from :func:`mtl.load_csv`; required when ``name == "csv"``."""
@@ -155,8 +164,9 @@ class DataSpec:
             check_range(f"data.{name}", getattr(self, name))
         for name in ("n_classes", "test_fraction", "seed"):
             check_range(f"data.{name}", getattr(self, name))
-        if not isinstance(self.standardize, bool):
-            raise ConfigError("data.standardize", self.standardize, "True or False")
+        for switch in ("standardize", "standardize_target"):
+            if not isinstance(getattr(self, switch), bool):
+                raise ConfigError(f"data.{switch}", getattr(self, switch), "True or False")
         if self.name == "csv":
             read: tuple[str, ...] = ("seed",) if self.test_fraction > 0 else ()
         else:
@@ -228,15 +238,24 @@ class WeightingSpec:
     ``params`` holds the method's hyper-parameters as sorted ``(name, value)`` pairs, so the spec
     stays hashable; the method's constructor checks them.
 
+    ``scale`` says what the weights are relative to. ``"raw"``: they multiply the losses as they
+    are. ``"balanced"`` (a *balanced start*): each member's weights are divided by its own task
+    losses on the first optimisation step, ``w_t = c * weights_t / L_t(0)``, with ``c`` chosen so
+    the weights keep the configured sum; so ``(0.5, 0.5)`` starts every task with the same
+    weighted loss whatever the losses' scales (an MSE of 3,000 beside a cross-entropy of 0.7),
+    and ``alpha`` reads as a share of the initial total loss. Only methods that declare
+    ``balances_base_weights`` read it (static weights; see :mod:`mtl.weighting.static`).
+
     Canonical form: a hyper-parameter at its declared default is dropped from ``params`` (absent
     means default), the others are ``int`` or ``float`` as declared; a method that does not read
-    the static weights (``uses_base_weights = False``) gets the default ``(0.5, 0.5)``; weights
-    are floats.
+    the static weights (``uses_base_weights = False``) gets the default ``(0.5, 0.5)``, and one
+    that does not read ``scale`` gets ``"raw"``; weights are floats.
     """
 
     method: str = "static"
     weights: tuple[float, float] = (0.5, 0.5)
     params: tuple[tuple[str, Any], ...] = ()
+    scale: WeightScale = "raw"
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -262,13 +281,18 @@ class WeightingSpec:
         )
         weights = self.weights if cls.uses_base_weights else _defaults(self)["weights"]
         object.__setattr__(self, "weights", tuple(float(w) for w in weights))
+        check_choice("weighting.scale", self.scale)
+        if not (cls.uses_base_weights and cls.balances_base_weights):
+            object.__setattr__(self, "scale", "raw")
 
     @classmethod
-    def alpha(cls, alpha: float, method: str = "static") -> WeightingSpec:
+    def alpha(
+        cls, alpha: float, method: str = "static", scale: WeightScale = "raw"
+    ) -> WeightingSpec:
         """The notebook's form ``alpha * regression + (1 - alpha) * classification``."""
         if not Range(0.0, 1.0).contains(alpha):
             raise ConfigError("weighting.alpha", alpha, "a number with 0 <= x <= 1")
-        return cls(method=method, weights=(float(alpha), 1.0 - float(alpha)))
+        return cls(method=method, weights=(float(alpha), 1.0 - float(alpha)), scale=scale)
 
 
 @dataclass(frozen=True)

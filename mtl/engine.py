@@ -200,7 +200,11 @@ class _Trainer:
         self.device = torch.device("cpu") if device is None else device
         dataset = build_dataset(cfg.data)
         cpu_split = split_dataset(
-            dataset, cfg.data.test_fraction, cfg.data.seed, cfg.data.standardize
+            dataset,
+            cfg.data.test_fraction,
+            cfg.data.seed,
+            cfg.data.standardize,
+            cfg.data.standardize_target,
         )
         dev = self.device
         self.split: Split = (
@@ -261,6 +265,7 @@ class _Trainer:
                 optimizer=cfg.optim.kind,
                 last_shared=self.model.last_shared_slice(),
                 steps_per_epoch=self.steps_per_epoch,
+                scale=cfg.weighting.scale,
             ),
             **dict(cfg.weighting.params),
         )
@@ -269,15 +274,16 @@ class _Trainer:
         self.optimizer = make_optimizer(cfg.optim, self.model.theta)
         self.l2_scale = 2 * cfg.loss.l2 * self.model.decay if cfg.loss.l2 > 0 else None
         s = cpu_split  # the recorder works on the CPU
-        targets = {"train": (s.y_reg_train, s.y_cls_train)}
+        targets = {"train": (s.y_reg_train_units, s.y_cls_train)}  # metrics in the target's units
         if s.has_test:
-            targets["test"] = (s.y_reg_test, s.y_cls_test)
+            targets["test"] = (s.y_reg_test_units, s.y_cls_test)
         self.recorder = Recorder(
             epochs=cfg.epochs,
             members=k,
             targets=targets,
             with_regularization=cfg.loss.l2 > 0,
             every=log_stride(k, cfg.epochs, log_limit),
+            target_scale=s.target_scale,
         )
         self.active = torch.ones(k, dtype=torch.bool)
         self.should_stop: StopFn | None = None

@@ -6,10 +6,15 @@ the configured losses summed with their weights, ``torch.optim``, and the final 
 prints the final MSE and accuracy of the run (on the test split, or on the training data when
 there is none) to six decimals; the tests run it and compare them with the app's run.
 
-The data are embedded as literals (already split and standardised), so the script needs nothing
-but torch. Mini-batch order comes from this package's counter-based generator, whose source is
-embedded verbatim. Methods that fix the weights (static, equal sum, equal mean) export; dynamic
-methods are refused with a message, since their state would have to be rewritten by hand.
+The data are embedded as literals (already split and standardised), so the script needs nothing but
+torch. A standardised regression target is embedded in its own units with its training-row mean and
+standard deviation, standardised in the script with the same arithmetic, and the predictions are
+mapped back before the MSE is taken, as the app does. A balanced start (``weighting.scale =
+"balanced"``) divides the weights by the first step's losses in the script, as
+:func:`mtl.weighting.static.balanced_weights` does. Mini-batch order comes from this package's
+counter-based generator, whose source is embedded verbatim. Methods that fix the weights (static,
+equal sum, equal mean) export; dynamic methods are refused with a message, since their state would
+have to be rewritten by hand.
 """
 
 from __future__ import annotations
@@ -68,6 +73,15 @@ def _weights(cfg: RunConfig) -> tuple[float, float]:
     return cfg.weighting.weights
 
 
+_BALANCED = '''
+def balanced(weights, first_losses):
+    """Balanced start: the weights over the first step's losses, rescaled to keep their sum."""
+    w = torch.tensor(weights)
+    raw = w / torch.stack(first_losses).detach()
+    return (raw * (w.sum() / raw.sum())).tolist()
+'''
+
+
 def _literal(tensor: torch.Tensor) -> str:
     """An exact Python literal for a float32/int64 tensor (shortest float repr round-trips)."""
     return json.dumps(tensor.tolist())
@@ -98,7 +112,15 @@ def to_script(cfg: RunConfig) -> str:
     """
     w_reg, w_cls = _weights(cfg)
     dataset = build_dataset(cfg.data)
-    split = split_dataset(dataset, cfg.data.test_fraction, cfg.data.seed, cfg.data.standardize)
+    split = split_dataset(
+        dataset,
+        cfg.data.test_fraction,
+        cfg.data.seed,
+        cfg.data.standardize,
+        cfg.data.standardize_target,
+    )
+    target_scale = split.target_scale
+    balanced = cfg.weighting.scale == "balanced"
     n_numbers = dataset.n_rows * (dataset.n_features + dataset.n_regression + 1)
     if n_numbers > MAX_EMBEDDED_NUMBERS:
         raise ConfigError(
@@ -148,15 +170,29 @@ def to_script(cfg: RunConfig) -> str:
         f"(test fraction {cfg.data.test_fraction!r})"
         + (", features standardised on the training rows." if cfg.data.standardize else "."),
         f"x_train = torch.tensor({_literal(split.x_train)})",
-        f"y_reg_train = torch.tensor({_literal(split.y_reg_train)})",
+        f"y_reg_train = torch.tensor({_literal(split.y_reg_train_units)})",
         f"y_cls_train = torch.tensor({_literal(split.y_cls_train)})",
         f"x_test = torch.tensor({_literal(split.x_test)}).reshape(-1, {dataset.n_features})",
-        f"y_reg_test = torch.tensor({_literal(split.y_reg_test)})"
+        f"y_reg_test = torch.tensor({_literal(split.y_reg_test_units)})"
         f".reshape(-1, {dataset.n_regression})",
         f"y_cls_test = torch.tensor({_literal(split.y_cls_test)}, dtype=torch.long)",
+        *(
+            [
+                "# The regression target is standardised on the training rows: the model learns",
+                "# (y - y_mean) / y_std; its predictions are mapped back for the MSE.",
+                f"y_mean = torch.tensor({_literal(target_scale[0])})",
+                f"y_std = torch.tensor({_literal(target_scale[1])})",
+                "y_reg_train_units, y_reg_test_units = y_reg_train, y_reg_test",
+                "y_reg_train = (y_reg_train - y_mean) / y_std",
+                "y_reg_test = (y_reg_test - y_mean) / y_std",
+            ]
+            if target_scale is not None
+            else []
+        ),
         "",
         _model_source(cfg, dataset.n_features, dataset.n_regression, dataset.n_classes),
         _FOCAL if loss.classification == "focal" else "",
+        _BALANCED if balanced else "",
         "",
         "def losses(model, x, y_reg, y_cls):",
         "    reg, logits = model(x)",
@@ -167,7 +203,8 @@ def to_script(cfg: RunConfig) -> str:
         _NOTEBOOK_PREAMBLE if dataset.rng_preamble is not None else "",
         "model = Model()",
         f"optimizer = {optimizer}",
-        f"w_reg, w_cls = {w_reg!r}, {w_cls!r}",
+        f"w_reg, w_cls = {w_reg!r}, {w_cls!r}"
+        + ("  # relative to the first step's losses (balanced start)" if balanced else ""),
     ]
     if minibatch:
         rng_source = inspect.getsource(counter_rng).replace(
@@ -187,6 +224,14 @@ def to_script(cfg: RunConfig) -> str:
             "        optimizer.zero_grad()",
             "        xb, yb_reg, yb_cls = x_train[idx], y_reg_train[idx], y_cls_train[idx]",
             "        l_reg, l_cls = losses(model, xb, yb_reg, yb_cls)",
+            *(
+                [
+                    "        if epoch == 0 and start == 0:",
+                    "            w_reg, w_cls = balanced([w_reg, w_cls], [l_reg, l_cls])",
+                ]
+                if balanced
+                else []
+            ),
             f"        (w_reg * l_reg + w_cls * l_cls{l2_term}).backward()",
             "        optimizer.step()",
         ]
@@ -195,6 +240,14 @@ def to_script(cfg: RunConfig) -> str:
             f"for epoch in range({cfg.epochs}):",
             "    optimizer.zero_grad()",
             "    l_reg, l_cls = losses(model, x_train, y_reg_train, y_cls_train)",
+            *(
+                [
+                    "    if epoch == 0:",
+                    "        w_reg, w_cls = balanced([w_reg, w_cls], [l_reg, l_cls])",
+                ]
+                if balanced
+                else []
+            ),
             f"    (w_reg * l_reg + w_cls * l_cls{l2_term}).backward()",
             "    optimizer.step()",
         ]
@@ -204,7 +257,8 @@ def to_script(cfg: RunConfig) -> str:
         "",
         "with torch.no_grad():",
         f"    reg, logits = model(x_{evaluate_on})",
-        f"    mse = F.mse_loss(reg, y_reg_{evaluate_on}).item()",
+        *(["    reg = reg * y_std + y_mean  # back to the target's units"] if target_scale else []),
+        f"    mse = F.mse_loss(reg, y_reg_{evaluate_on}{'_units' if target_scale else ''}).item()",
         f"    accuracy = (logits.argmax(-1) == y_cls_{evaluate_on}).float().mean().item()",
         f'print(f"{evaluate_on} MSE: {{mse:.6f}}")',
         f'print(f"{evaluate_on} accuracy: {{accuracy:.6f}}")',

@@ -92,6 +92,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "loss.regression": ("mse", "l1", "huber"),
     "loss.classification": ("ce", "label_smoothing", "focal"),
     "optim.kind": ("sgd", "adam"),
+    "weighting.scale": ("raw", "balanced"),
 }
 
 

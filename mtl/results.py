@@ -18,7 +18,10 @@ path); :meth:`Recorder.result` turns them into long-format DataFrames once, at t
 =============  =================================================================================
 
 ``Result.metrics`` (beside the history, same keys): ``member, epoch, split, metric, value`` with
-metric in ``mse, mae, r2, accuracy``, evaluated like the history.
+metric in ``mse, mae, r2, accuracy``, evaluated like the history. MSE, MAE and R² are always in the
+regression target's own units: with a standardised target (``DataSpec.standardize_target``) the
+predictions are mapped back (``reg * std + mean``) before they are scored, while the history's
+regression ``loss`` stays the loss the optimiser sees, on the standardised target.
 
 ``Result.diagnostics``: ``member, epoch, diagnostic, value`` with diagnostic in
 ``cosine`` (between the regression and classification gradients on the shared parameters),
@@ -117,8 +120,10 @@ class _OutputBuffer:
         y_reg: torch.Tensor,
         y_cls: torch.Tensor,
         budget_bytes: int = 32 * 2**20,
+        target_scale: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> None:
         self.metrics, self.y_reg, self.y_cls = metrics, y_reg, y_cls
+        self.target_scale = target_scale  # (mean [R], std [R]): outputs -> the target's units
         k = metrics.shape[1]
         n, r = y_reg.shape
         per_epoch = max(1, k * n * (4 * r + 8))
@@ -136,6 +141,8 @@ class _OutputBuffer:
         if self.used == 0:
             self.first = epoch
         self.reg[self.used].copy_(reg)
+        if self.target_scale is not None:
+            self.reg[self.used].mul_(self.target_scale[1]).add_(self.target_scale[0])
         self.pred[self.used] = logits.max(dim=-1).indices  # 3x faster than argmax for small C
         self.used += 1
 
@@ -161,6 +168,9 @@ class Recorder:
     else epochs 0, every, 2 every, ... and the last), S splits, C components and M metrics.
     Records of epochs that are not logged are ignored. Each record is one or two tensor copies;
     the derived figures are computed in bulk.
+
+    ``targets`` are in the regression target's own units; ``target_scale`` ``(mean, std)``, when
+    the model trains on the standardised target, maps its outputs back before scoring.
     """
 
     def __init__(
@@ -170,6 +180,7 @@ class Recorder:
         targets: dict[str, tuple[torch.Tensor, torch.Tensor]],
         with_regularization: bool,
         every: int = 1,
+        target_scale: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> None:
         self.epochs, self.members, self.every = epochs, members, max(1, every)
         logged = list(range(0, epochs + 1, self.every))
@@ -187,7 +198,7 @@ class Recorder:
         self.gram = torch.full((e, k, t, t), nan)
         self.diverged_epoch = torch.full((k,), -1, dtype=torch.int64)
         self._outputs = {
-            split: _OutputBuffer(self.metrics[:, :, i], *targets[split])
+            split: _OutputBuffer(self.metrics[:, :, i], *targets[split], target_scale=target_scale)
             for i, split in enumerate(self.splits)
         }
 

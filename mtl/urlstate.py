@@ -9,8 +9,9 @@ one plain message per change. It never raises: a link always opens.
 
 Keys: ``section.field`` for each field of the sub-specs (``data.n_samples``, ``model.shape``,
 ``optim.batch_size`` with ``full`` for full batch), ``epochs``, ``seed``, ``weighting.method``,
-``weighting.weights`` as ``"w_regression,w_classification"``, and ``weighting.params.<name>``
-for the method's hyper-parameters. An uploaded dataset cannot travel in a link.
+``weighting.weights`` as ``"w_regression,w_classification"``, ``weighting.scale`` (``raw`` or
+``balanced``), and ``weighting.params.<name>`` for the method's hyper-parameters. An uploaded
+dataset cannot travel in a link.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ def to_query(cfg: RunConfig) -> dict[str, str]:
             query[key] = _format(getattr(spec, f.name))
     query["weighting.method"] = cfg.weighting.method
     query["weighting.weights"] = ",".join(_format(w) for w in cfg.weighting.weights)
+    query["weighting.scale"] = cfg.weighting.scale
     for name, value in cfg.weighting.params:
         query[f"weighting.params.{name}"] = _format(value)
     query["epochs"] = str(cfg.epochs)
@@ -208,6 +210,11 @@ def _weighting(values: dict[str, str], base: WeightingSpec, messages: list[str])
             )
         else:
             weights = (float(parsed[0]), float(parsed[1]))
+    scale = base.scale
+    if "weighting.scale" in values:
+        parsed_scale = _parse("weighting.scale", str(values["weighting.scale"]), scale, messages)
+        if parsed_scale is not _INVALID:
+            scale = parsed_scale
     cls = METHODS[method]
     params = dict(base.params) if method == base.method else {}
     prefix = "weighting.params."
@@ -222,7 +229,9 @@ def _weighting(values: dict[str, str], base: WeightingSpec, messages: list[str])
         if value is not _INVALID:
             params[name] = value
     try:
-        return WeightingSpec(method=method, weights=weights, params=tuple(params.items()))
+        return WeightingSpec(
+            method=method, weights=weights, params=tuple(params.items()), scale=scale
+        )
     except ConfigError as err:  # a combination the parts could not see; fall back whole
         messages.append(f"{err} Kept the previous weighting.")
         return base

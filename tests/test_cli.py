@@ -73,3 +73,14 @@ def test_a_bundled_dataset_trains_from_the_command_line(capsys, name):
     assert main(["--preset", "penguins", "--dataset", name, "--epochs", "3"]) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"penguins on {name}: 1 member(s), 3 epochs")
+
+
+def test_balanced_start_standardised_target_and_the_log_grid_from_the_command_line(capsys):
+    argv = ["--preset", "conflicting", "--epochs", "2", "--balanced", "--standardize-target"]
+    assert main(argv) == 0
+    assert "(balanced start)" in capsys.readouterr().out
+    assert main(["--preset", "conflicting", "--epochs", "2", "--sweep", "3", "--grid", "log"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.strip().splitlines()[2:]]
+    assert [float(r[0]) for r in rows] == pytest.approx([1e-4, 0.5, 1.0], abs=2e-4)
+    with pytest.raises(SystemExit):
+        main(["--sweep", "3", "--grid", "cubic"])

@@ -54,6 +54,8 @@ BAD_VALUES = [
     ("weighting.weights", (1.0,)),
     ("weighting.weights", (1.0, 2000.0)),
     ("weighting.params", (("no_such_param", 1.0),)),
+    ("weighting.scale", "log"),
+    ("data.standardize_target", 1),
 ]
 
 
@@ -217,6 +219,9 @@ def _ignored_cases() -> list[tuple[str, mtl.RunConfig, dict]]:
         if not cls.uses_base_weights:
             base = mtl.RunConfig().with_(**{"weighting.method": method})
             cases.append((f"{method}-weights", base, {"weighting.weights": (0.2, 0.8)}))
+        if not (cls.uses_base_weights and cls.balances_base_weights):
+            base = mtl.RunConfig().with_(**{"weighting.method": method})
+            cases.append((f"{method}-scale", base, {"weighting.scale": "balanced"}))
     return cases
 
 
@@ -247,6 +252,9 @@ APPLIED = [
     ("gradnorm-weights", {"weighting.method": "gradnorm"}, {"weighting.weights": (0.2, 0.8)}),
     ("cagrad-c", {"weighting.method": "cagrad"}, {"weighting.params": (("c", 0.9),)}),
     ("batch", {}, {"optim.batch_size": 16}),
+    ("static-balanced", {}, {"weighting.scale": "balanced"}),
+    ("standardised-target", {}, {"data.standardize_target": True}),
+    ("linear-standardised-target", {"data.name": "linear"}, {"data.standardize_target": True}),
 ]
 
 

@@ -29,6 +29,19 @@ CASES = {
             "weighting.weights": (0.8, 0.3),
         },
     ),
+    "balanced_standardised_target": mtl.preset("conflicting").with_(
+        epochs=30,
+        **{
+            "weighting.scale": "balanced",
+            "weighting.weights": (0.3, 0.7),
+            "data.standardize_target": True,
+            "data.target_scale": 40.0,
+        },
+    ),
+    "balanced_minibatch": mtl.preset("penguins").with_(
+        epochs=5,
+        **{"optim.batch_size": 32, "weighting.scale": "balanced", "data.standardize_target": True},
+    ),
     "equal_sum_smoothing": mtl.preset("autompg").with_(
         epochs=30, **{"weighting.method": "equal_sum", "loss.classification": "label_smoothing"}
     ),

@@ -18,6 +18,7 @@ EVERYTHING_SET = mtl.preset("conflicting").with_(
         "data.test_fraction": 0.3,
         "data.seed": 4,
         "data.standardize": False,
+        "data.standardize_target": True,
         "model.width": 12,
         "model.depth": 3,
         "model.activation": "gelu",
@@ -38,7 +39,12 @@ EVERYTHING_SET = mtl.preset("conflicting").with_(
 )
 
 
-@pytest.mark.parametrize("cfg", [*map(mtl.preset, mtl.PRESETS), EVERYTHING_SET])
+BALANCED = mtl.preset("conflicting").with_(
+    **{"weighting.scale": "balanced", "weighting.weights": (0.3, 0.7)}
+)
+
+
+@pytest.mark.parametrize("cfg", [*map(mtl.preset, mtl.PRESETS), EVERYTHING_SET, BALANCED])
 def test_round_trip_is_exact_and_silent(cfg):
     query = to_query(cfg)
     assert all(isinstance(v, str) for v in query.values())
@@ -164,3 +170,14 @@ def test_repeated_keys_take_the_last_value():
 def test_links_start_from_a_base():
     cfg, messages = from_query({"epochs": "3"}, base=mtl.preset("penguins"))
     assert cfg == mtl.preset("penguins").with_(epochs=3) and messages == []
+
+
+def test_the_balanced_start_and_the_standardised_target_travel_in_links():
+    query = to_query(BALANCED.with_(**{"data.standardize_target": True}))
+    assert query["weighting.scale"] == "balanced" and query["data.standardize_target"] == "true"
+    cfg, messages = from_query({"weighting.scale": "balanced"})
+    assert cfg.weighting.scale == "balanced" and messages == []
+    cfg, messages = from_query({"weighting.scale": "sideways"})
+    assert cfg.weighting.scale == "raw" and "weighting.scale" in messages[0]
+    cfg, _ = from_query({"weighting.method": "mgda", "weighting.scale": "balanced"})
+    assert cfg.weighting.scale == "raw"  # MGDA does not read it: canonical

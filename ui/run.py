@@ -55,7 +55,7 @@ from mtl.compare import FaceOff
 from mtl.compare import face_off as run_face_off
 from mtl.engine import Cancelled, ProgressFn, StopFn
 from mtl.runtime import release_memory
-from mtl.sweeps import alpha_grid, seeds_from
+from mtl.sweeps import DEFAULT_GRID, seeds_from
 from mtl.weighting import METHODS
 from ui.keys import cache_key
 from ui.memory import LAST_GOOD, remember
@@ -202,16 +202,21 @@ def train(cfg: mtl.RunConfig) -> mtl.Result:
 
 @dataclass(frozen=True)
 class SweepRequest:
-    """A sweep the person asked for: the configuration, the α points and the number of seeds."""
+    """A sweep the person asked for: the configuration, the α points, the seeds and the grid.
+
+    ``grid`` is one of :data:`mtl.sweeps.GRIDS`; ``cfg`` is :func:`mtl.sweeps.sweep_config` of the
+    run for that grid.
+    """
 
     cfg: mtl.RunConfig
     points: int
     seeds: int
+    grid: str = DEFAULT_GRID
 
     @property
     def key(self) -> str:
         """The cache key: the config's key, the grid and the seeds."""
-        return f"{cache_key(self.cfg)}|points={self.points}|seeds={self.seeds}"
+        return f"{cache_key(self.cfg)}|points={self.points}|seeds={self.seeds}|grid={self.grid}"
 
 
 @dataclass(frozen=True)
@@ -231,20 +236,25 @@ class FaceOffRequest:
 @st.cache_data(max_entries=MAX_COMPARISONS, show_spinner=False)
 def _sweep(key: str, _request: SweepRequest) -> mtl.Result:
     """Train the sweep ``_request`` (identified by ``key``) with a progress bar."""
-    weights = [(a, 1.0 - a) for a in alpha_grid(_request.points)]
     seeds = seeds_from(_request.cfg, _request.seeds)
     return _compute(
-        f"Sweep of {len(weights) * len(seeds)} members",
+        f"Sweep of {_request.points * len(seeds)} members",
         lambda progress, stop: mtl.sweep(
-            _request.cfg, weights=weights, seeds=seeds, on_progress=progress, should_stop=stop
+            _request.cfg,
+            grid=_request.grid,
+            points=_request.points,
+            seeds=seeds,
+            on_progress=progress,
+            should_stop=stop,
         ),
     )
 
 
 def sweep(request: SweepRequest) -> mtl.Result:
-    """The sweep's result: ``len(alpha_grid) * seeds`` members in one population, cached.
+    """The sweep's result: ``points * seeds`` members in one population, cached.
 
-    Member ``i * seeds + j`` has α = ``alpha_grid[i]`` and seed ``seeds_from(cfg)[j]``. Raises
+    Member ``i * seeds + j`` has α = ``grid_alphas(grid, points)[i]`` and seed
+    ``seeds_from(cfg)[j]`` (:mod:`mtl.sweeps`). Raises
     ``mtl.ConfigError`` (e.g. field ``work``, over the work budget) or ``mtl.DataError``.
     """
     try:

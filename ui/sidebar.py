@@ -212,6 +212,16 @@ def _data_section() -> tuple[mtl.Dataset | None, SidebarOutcome | None]:
         help="Rescale each feature to mean 0 and standard deviation 1 using the training rows. "
         "Off reproduces the notebook; on usually makes the learning rate far less touchy.",
     )
+    st.checkbox(
+        "Standardise the regression target",
+        key="data.standardize_target",
+        persist_state="page",
+        help="Train the regression head on (y − mean) / std, with the mean and standard "
+        "deviation of the training rows, so its loss starts near 1 like the cross-entropy "
+        "instead of in the target's squared units. Every MSE, MAE and R² shown is still in the "
+        "target's own units (predictions are mapped back); the loss curves show the loss the "
+        "optimiser sees, on the standardised target.",
+    )
     if name == CSV or "seed" in DATASETS[name].params:
         _number(
             "data.seed",
@@ -450,6 +460,17 @@ def _weighting_section() -> None:
                 "matters for the direction; their size scales the step like the learning rate.",
                 fmt="%g",
             )
+    if cls.balances_base_weights:
+        st.checkbox(
+            "Balanced start (relative to the initial losses)",
+            key="weighting.balanced",
+            persist_state="page",
+            help="Divide each weight by its task's loss on the first training step, then "
+            "rescale so the weights keep their sum: w_t ∝ weight_t / L_t(0). Equal weights "
+            "(α = 0.5) then start both tasks with the same weighted loss, however different the "
+            "losses' scales (an MSE of 3,000 beside a cross-entropy of 0.7). The weights are "
+            "fixed after that first step; the Weights tab shows the ones in force.",
+        )
 
 
 def _hparam(method: str, h: HParam) -> None:

@@ -200,6 +200,7 @@ def state_from_config(cfg: mtl.RunConfig) -> dict[str, Any]:
         "weighting.alpha": weights[0] if alpha else 0.5,
         "weighting.weights.regression": weights[0],
         "weighting.weights.classification": weights[1],
+        "weighting.balanced": cfg.weighting.scale == "balanced",
     }
     chosen = dict(cfg.weighting.params)
     for method, cls in METHODS.items():
@@ -299,8 +300,9 @@ def _weighting(state: Mapping[str, Any]) -> WeightingSpec:
         for name in METHODS[method].defaults()
         if hparam_key(method, name) in state
     )
+    scale = "balanced" if state.get("weighting.balanced", False) else "raw"
     if not METHODS[method].uses_base_weights:  # hidden, and unchecked: (0, 0) may sit there
-        return WeightingSpec(method=method, params=params)
+        return WeightingSpec(method=method, params=params, scale=scale)
     if state["weighting.form"] == "alpha":
         weights = WeightingSpec.alpha(float(state["weighting.alpha"])).weights
     else:
@@ -308,7 +310,7 @@ def _weighting(state: Mapping[str, Any]) -> WeightingSpec:
             float(state["weighting.weights.regression"]),
             float(state["weighting.weights.classification"]),
         )
-    return WeightingSpec(method=method, weights=weights, params=params)
+    return WeightingSpec(method=method, weights=weights, params=params, scale=scale)
 
 
 def changed_fields(cfg: mtl.RunConfig, reference: mtl.RunConfig) -> list[str]:

@@ -2,7 +2,8 @@
 
 A :class:`Dataset` is the raw table: features and both targets on the same rows (the notebook's
 dataset, faithfully, is the one exception). :func:`split_dataset` turns it into a :class:`Split`:
-a seeded train/test partition with features standardised on the training rows only.
+a seeded train/test partition with features (and, if asked, the regression target) standardised
+on the training rows only.
 """
 
 from __future__ import annotations
@@ -100,6 +101,12 @@ class Split:
 
     ``x_test`` etc. have zero rows when ``test_fraction == 0`` (the notebook evaluates on its
     training data). ``mean``/``std`` are the ``[D]`` statistics applied (zeros/ones when off).
+
+    ``y_reg_train``/``y_reg_test`` are what the model trains on and is scored against by its
+    loss: with a standardised target, ``(y - target_mean) / target_std`` with the ``[R]``
+    training-row statistics ``target_mean``/``target_std`` (both ``None`` otherwise).
+    :meth:`to_target_units` maps predictions back; ``y_reg_train_units``/``y_reg_test_units``
+    are the targets in their own units (the dataset's values), which metrics are computed on.
     """
 
     dataset: Dataset
@@ -113,19 +120,51 @@ class Split:
     test_index: torch.Tensor
     mean: torch.Tensor
     std: torch.Tensor
+    target_mean: torch.Tensor | None = None
+    target_std: torch.Tensor | None = None
 
     @property
     def has_test(self) -> bool:
         """Whether there is a held-out split."""
         return self.x_test.shape[0] > 0
 
+    @property
+    def target_scale(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """``(target_mean, target_std)`` when the regression target is standardised, else None."""
+        if self.target_mean is None or self.target_std is None:
+            return None
+        return self.target_mean, self.target_std
 
-def split_dataset(dataset: Dataset, test_fraction: float, seed: int, standardize: bool) -> Split:
+    @property
+    def y_reg_train_units(self) -> torch.Tensor:
+        """The training rows' regression target in its own units ``[N_train, R]``."""
+        return self.dataset.y_reg[self.train_index] if self.target_scale else self.y_reg_train
+
+    @property
+    def y_reg_test_units(self) -> torch.Tensor:
+        """The test rows' regression target in its own units ``[N_test, R]``."""
+        return self.dataset.y_reg[self.test_index] if self.target_scale else self.y_reg_test
+
+    def to_target_units(self, reg: torch.Tensor) -> torch.Tensor:
+        """Regression outputs ``[..., R]`` in the target's own units: ``reg * std + mean``."""
+        scale = self.target_scale
+        return reg if scale is None else reg * scale[1] + scale[0]
+
+
+def split_dataset(
+    dataset: Dataset,
+    test_fraction: float,
+    seed: int,
+    standardize: bool,
+    standardize_target: bool = False,
+) -> Split:
     """Partition rows with a permutation from ``torch.Generator().manual_seed(seed)``.
 
     ``round(N * test_fraction)`` rows go to test; both parts must keep at least one row, and the
     training part at least two (a standard deviation needs them). Standardisation uses the
     training rows' mean and (population) standard deviation; a constant feature keeps std 1.
+    ``standardize_target`` does the same to each regression target, ``(y - mean) / std`` with
+    the training rows' statistics, on both splits (a constant target keeps std 1).
     """
     n = dataset.n_rows
     n_test = round(n * test_fraction)
@@ -152,16 +191,27 @@ def split_dataset(dataset: Dataset, test_fraction: float, seed: int, standardize
     def scale(x: torch.Tensor) -> torch.Tensor:
         return (x - mean) / std if standardize else x
 
+    y_train, y_test = dataset.y_reg[train_index], dataset.y_reg[test_index]
+    target_mean = target_std = None
+    if standardize_target:
+        target_mean = y_train.mean(0)
+        spread = y_train.std(0, unbiased=False)
+        target_std = torch.where(spread > 1e-12, spread, torch.ones_like(spread))
+        y_train = (y_train - target_mean) / target_std
+        y_test = (y_test - target_mean) / target_std
+
     return Split(
         dataset=dataset,
         x_train=scale(x_train),
-        y_reg_train=dataset.y_reg[train_index],
+        y_reg_train=y_train,
         y_cls_train=dataset.y_cls[train_index],
         x_test=scale(dataset.x[test_index]),
-        y_reg_test=dataset.y_reg[test_index],
+        y_reg_test=y_test,
         y_cls_test=dataset.y_cls[test_index],
         train_index=train_index,
         test_index=test_index,
         mean=mean,
         std=std,
+        target_mean=target_mean,
+        target_std=target_std,
     )

@@ -97,6 +97,9 @@ class MethodContext:
         last_shared: the slice of the flattened shared-parameter axis P that holds the last shared
             layer (GradNorm measures gradient norms there).
         steps_per_epoch: optimisation steps in one epoch.
+        scale: ``"raw"`` or ``"balanced"``, what ``base_weights`` are relative to
+            (:attr:`~mtl.config.WeightingSpec.scale`); read by methods that declare
+            :attr:`WeightingMethod.balances_base_weights`.
     """
 
     n_members: int
@@ -107,6 +110,7 @@ class MethodContext:
     optimizer: str
     last_shared: slice
     steps_per_epoch: int
+    scale: str = "raw"
 
 
 class WeightingMethod:
@@ -131,6 +135,9 @@ class WeightingMethod:
     the weighted sum), or as the combination of the shared gradients (see the module docs)."""
     uses_base_weights: ClassVar[bool] = False
     """Whether the configured static weights mean anything to this method."""
+    balances_base_weights: ClassVar[bool] = False
+    """Whether the method honours ``WeightingSpec.scale == "balanced"`` (weights relative to the
+    first step's losses, ``ctx.scale``); the config sets ``scale`` to ``"raw"`` for the others."""
     hparams: ClassVar[tuple[HParam, ...]] = ()
     """The method's hyper-parameters, each declared once."""
     from_grads: ClassVar[Callable[..., torch.Tensor] | None] = None

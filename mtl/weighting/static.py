@@ -2,13 +2,43 @@
 
 ``L = sum_t w_t L_t`` with the configured ``w``; the notebook's ``alpha * MSE + (1 - alpha) * CE``
 is ``w = (alpha, 1 - alpha)`` and the article's plain sum is ``w = (1, 1)``.
+
+Balanced start (``WeightingSpec.scale == "balanced"``): the configured weights are read relative
+to each member's task losses on the first optimisation step, ``L_t(0)``:
+
+    w_t = c * w_cfg_t / L_t(0),   c = sum_t w_cfg_t / sum_t (w_cfg_t / L_t(0)),
+
+so the weights keep the configured sum and the first step's weighted losses ``w_t L_t(0)`` are
+``c * w_cfg_t``: in the configured proportions, equal at ``alpha = 0.5``, whatever the losses'
+own scales. The weights are then fixed for the rest of training. ``L_t(0)`` is measured per
+member, vectorised: in full-batch mode it is the whole training split's loss at initialisation
+(the history's epoch-0 training row); with mini-batches, the first batch's. A loss that is zero
+or not finite there counts as 1 (its weight stays as configured, before the common factor ``c``).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
-from mtl.weighting.base import WeightingMethod
+from mtl.weighting.base import MethodContext, WeightingMethod
+
+
+def balanced_weights(weights: torch.Tensor, losses: torch.Tensor) -> torch.Tensor:
+    """``weights [..., T]`` divided by ``losses [..., T]``, rescaled to keep their sum.
+
+    ``c * w_t / L_t`` with ``c = sum_t w_t / sum_t (w_t / L_t)``; a loss that is zero or not
+    finite counts as 1. A member whose weights are all zero keeps them.
+    """
+    usable = torch.isfinite(losses) & (losses > 0)
+    safe = torch.where(usable, losses, torch.ones_like(losses)).to(weights.dtype)
+    raw = weights / safe
+    total = raw.sum(-1, keepdim=True)
+    ok = total > 0
+    return torch.where(
+        ok, raw * (weights.sum(-1, keepdim=True) / torch.where(ok, total, 1)), weights
+    )
 
 
 class Static(WeightingMethod):
@@ -19,13 +49,21 @@ class Static(WeightingMethod):
     label = "Static weights"
     citation = "Weighted sum of losses (the article; the notebook's alpha form)."
     uses_base_weights = True
+    balances_base_weights = True
     explanation = (
         "Each task loss is multiplied by a weight you choose, and the model minimises the "
         "weighted sum. The weights never change during training, so they fix once and for all "
         "how the tasks trade off; a larger weight makes the optimiser care more about that task. "
-        "A weight sweep traces the whole range of trade-offs."
+        "A weight sweep traces the whole range of trade-offs. With a balanced start the weights "
+        "are first divided by each task's initial loss, so equal weights mean equal initial "
+        "weighted losses."
     )
     formula = r"L = \sum_t w_t L_t, \qquad w_t \text{ fixed by hand}"
+
+    def __init__(self, ctx: MethodContext, **params: Any) -> None:
+        super().__init__(ctx, **params)
+        self.balanced: torch.Tensor | None = None
+        """With a balanced start: the weights fixed after the first step (``None`` before)."""
 
     def weights(
         self,
@@ -34,8 +72,27 @@ class Static(WeightingMethod):
         step: int,
         gram: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """The configured ``[K, T]`` weights, whatever the losses."""
-        return self.ctx.base_weights
+        """The configured ``[K, T]`` weights; with a balanced start, relative to ``L_t(0)``.
+
+        Before the first step has been taken (``after_step`` not yet called) the balanced
+        weights are computed from ``losses``, the first step's; afterwards they are the stored
+        ones. Reads state, never changes it.
+        """
+        if self.ctx.scale != "balanced":
+            return self.ctx.base_weights
+        if self.balanced is not None:
+            return self.balanced
+        return balanced_weights(self.ctx.base_weights, losses)
+
+    def after_step(
+        self,
+        losses: torch.Tensor,
+        grads: torch.Tensor | None = None,
+        gram: torch.Tensor | None = None,
+    ) -> None:
+        """After the first step of a balanced start, fix the weights from its losses."""
+        if self.ctx.scale == "balanced" and self.balanced is None:
+            self.balanced = balanced_weights(self.ctx.base_weights, losses)
 
 
 class EqualSum(WeightingMethod):

@@ -2,10 +2,12 @@
 
 Decisions:
 
-- The sweep varies **static** weights w = (α, 1 − α) on an even α grid from 0 to 1; the sidebar's
-  method, its hyper-parameters and its weights are dropped (:func:`mtl.sweeps.sweep_config`), so
-  moving α leaves the sweep current. Seeds start at the sidebar's seed, so the sweep holds the
-  current run whenever its α is on the grid.
+- The sweep varies **static** weights w = (α, 1 − α) on a grid of α; the sidebar's method, its
+  hyper-parameters and its weights are dropped (:func:`mtl.sweeps.sweep_config`), so moving α
+  leaves the sweep current. The grid (:data:`mtl.sweeps.GRIDS`) is even from 0 to 1, log-spaced in
+  the ratio w_regression / w_classification (charts against α then put that ratio on a log axis),
+  or even in the balanced parameterisation (weights relative to the initial losses). Seeds start
+  at the sidebar's seed, so the sweep holds the current run whenever its α is on the grid.
 - The Pareto front is taken over every member (see :mod:`ui.tabs.common`).
 - A point of the front chart is selected by clicking it (``on_select``); the member box below it
   is the same choice for the keyboard, and the chart's click writes it.
@@ -30,7 +32,15 @@ from mtl import charts
 from mtl.budget import Request, price
 from mtl.compare import front_reference, hypervolume, region_beyond_hull, supported
 from mtl.results import summary_split
-from mtl.sweeps import MAX_POINTS, MAX_SEEDS, seeds_from, sweep_config
+from mtl.sweeps import (
+    DEFAULT_GRID,
+    GRIDS,
+    LOG_DECADES,
+    MAX_POINTS,
+    MAX_SEEDS,
+    seeds_from,
+    sweep_config,
+)
 from mtl.weighting import METHODS
 from ui import charting
 from ui.exports import csv_download
@@ -58,10 +68,27 @@ OVERLAY_METHODS: tuple[str, ...] = ("tchebycheff", "stch")
 LINEAR_LABEL = "Linear (static weights)"
 
 
-def member_labels(summary: pd.DataFrame) -> dict[int, str]:
+GRID_KEY = "sweep.grid"
+"""Widget key of the grid choice (one of :data:`mtl.sweeps.GRIDS`)."""
+
+GRID_LABELS: dict[str, str] = {
+    "even": "Even α",
+    "log": "Log ratio",
+    "balanced": "Balanced α",
+}
+"""What the grid radio shows for each grid."""
+
+
+def alpha_text(alpha: float, grid: str = DEFAULT_GRID) -> str:
+    """α as the sweep's words show it: two decimals, or three significant digits on a log grid."""
+    return f"{alpha:.3g}" if grid == "log" else f"{alpha:.2f}"
+
+
+def member_labels(summary: pd.DataFrame, grid: str = DEFAULT_GRID) -> dict[int, str]:
     """Member -> ``α = 0.30 · seed 1`` (and ``· on the front``), for the member box."""
     return {
-        int(member): f"α = {alpha:.2f} · seed {int(seed)}" + (" · on the front" if front else "")
+        int(member): f"α = {alpha_text(alpha, grid)} · seed {int(seed)}"
+        + (" · on the front" if front else "")
         for member, alpha, seed, front in zip(
             summary["member"],
             summary["w_regression"],
@@ -101,17 +128,34 @@ def _pick_from_chart() -> None:
 def sweep_tab(result: mtl.Result) -> None:
     """The weight sweep: its controls, the Pareto front, metrics against α, one member's curves."""
     init_state()
+    st.session_state.setdefault(GRID_KEY, DEFAULT_GRID)
     cfg = result.config
     st.markdown(
         "**Which static weights give the best trade-off?** The sweep trains one member per α on "
-        "an even grid from 0 to 1 (w = (α, 1 − α)) and per seed, all in one batched population, "
-        "with everything else from the sidebar."
+        "a grid (w = (α, 1 − α)) and per seed, all in one batched population, with everything "
+        "else from the sidebar."
     )
     if cfg.weighting.method != "static":
         st.caption(
             f"The sweep varies static weights: the sidebar's method "
             f"({METHODS[cfg.weighting.method].label}) is replaced by static weights for it."
         )
+    st.radio(
+        "Grid",
+        list(GRIDS),
+        format_func=GRID_LABELS.__getitem__,
+        key=GRID_KEY,
+        horizontal=True,
+        persist_state="page",
+        help="Even α: α evenly from 0 to 1, right when both losses have similar sizes. "
+        f"Log ratio: w_regression / w_classification from 1e-{LOG_DECADES} to 1e{LOG_DECADES}, "
+        "evenly in orders of magnitude (α = ratio / (1 + ratio)): when one loss is thousands of "
+        "times the other (an MSE of 3,000 beside a cross-entropy of 0.7) the whole trade-off "
+        "hides below α = 0.001, which an even grid steps over. Balanced α: even α with a "
+        "balanced start, each weight divided by its task's initial loss, so α = 0.5 starts both "
+        "tasks with equal weighted losses.",
+    )
+    grid = str(st.session_state[GRID_KEY])
     points_col, seeds_col, button_col = st.columns([2, 2, 3], vertical_alignment="bottom")
     with points_col:
         st.number_input(
@@ -121,8 +165,9 @@ def sweep_tab(result: mtl.Result) -> None:
             step=1,
             key="sweep.points",
             persist_state="page",
-            help="How many values of α, evenly from 0 (classification only) to 1 (regression "
-            "only). 101 gives steps of 0.01; fewer run faster.",
+            help="How many values of α on the grid: evenly from 0 (classification only) to 1 "
+            "(regression only), or on the log grid from a ratio of 1e-4 to 1e4. 101 gives steps of "
+            "0.01 on the even grids; fewer run faster.",
         )
     with seeds_col:
         st.number_input(
@@ -146,7 +191,7 @@ def sweep_tab(result: mtl.Result) -> None:
             "progress bar shows the epochs).",
         )
     if clicked:
-        st.session_state[SWEEP_REQUEST] = SweepRequest(sweep_config(cfg), points, seeds)
+        st.session_state[SWEEP_REQUEST] = SweepRequest(sweep_config(cfg, grid), points, seeds, grid)
     request: SweepRequest | None = st.session_state.get(SWEEP_REQUEST)
     if request is None:
         st.info(
@@ -155,12 +200,18 @@ def sweep_tab(result: mtl.Result) -> None:
             icon=":material/tune:",
         )
         return
-    fresh = request.cfg == sweep_config(cfg)
+    fresh = request.cfg == sweep_config(cfg, request.grid)
     if not fresh:
         st.warning(
             "This sweep was run for an earlier configuration (the sidebar has changed since). "
             "Press **Run the sweep** to run it for the current one.",
             icon=":material/history:",
+        )
+    elif request.grid != grid:
+        st.info(
+            f"This sweep used the {GRID_LABELS[request.grid]} grid. Press **Run the sweep** for "
+            f"the {GRID_LABELS[grid]} grid.",
+            icon=":material/grid_on:",
         )
     outcome = guarded(sweep, request)
     if outcome is None:
@@ -172,6 +223,13 @@ def _sweep_views(outcome: mtl.Result, request: SweepRequest, cfg: mtl.RunConfig 
     """The sweep's charts; ``cfg`` (the current run, when the sweep is current) marks its α."""
     summary = with_front(outcome.summary)
     split = summary_split(summary)
+    grid = request.grid
+    if grid == "balanced":
+        st.caption(
+            "Balanced grid: each member's weights are relative to its own initial losses, so α = "
+            "0.5 started both tasks with equal weighted losses; the weights in force are its "
+            "curves' (Weights tab for the run on screen)."
+        )
     mse, acc = f"{split}_mse", f"{split}_accuracy"
     front = summary[summary["pareto"]].sort_values(mse)
     finite = summary[np.isfinite(summary[mse]) & np.isfinite(summary[acc])]
@@ -187,14 +245,17 @@ def _sweep_views(outcome: mtl.Result, request: SweepRequest, cfg: mtl.RunConfig 
         best_acc = finite.loc[finite[acc].idxmax()]
         st.markdown(
             f"{len(front)} of {len(summary)} members are on the Pareto front, with α from "
-            f"{front['w_regression'].min():.2f} to {front['w_regression'].max():.2f}. Lowest "
-            f"{split} MSE {best_mse[mse]:#.4g} at α = {best_mse['w_regression']:.2f}; highest "
-            f"{split} accuracy {best_acc[acc]:.1%} at α = {best_acc['w_regression']:.2f}."
+            f"{alpha_text(front['w_regression'].min(), grid)} to "
+            f"{alpha_text(front['w_regression'].max(), grid)}. Lowest "
+            f"{split} MSE {best_mse[mse]:#.4g} at α = {alpha_text(best_mse['w_regression'], grid)}"
+            f"; highest {split} accuracy {best_acc[acc]:.1%} at α = "
+            f"{alpha_text(best_acc['w_regression'], grid)}."
             + (f" {diverged} members diverged and are left out." if diverged else "")
         )
     options = summary["member"].astype(int).tolist()
     if st.session_state.get(MEMBER_KEY) not in options:
-        st.session_state[MEMBER_KEY] = default_member(summary, cfg or request.cfg)
+        same_scale = cfg is not None and cfg.weighting.scale == request.cfg.weighting.scale
+        st.session_state[MEMBER_KEY] = default_member(summary, cfg if same_scale else request.cfg)
     chosen = int(st.session_state[MEMBER_KEY])
 
     st.altair_chart(
@@ -220,16 +281,27 @@ def _sweep_views(outcome: mtl.Result, request: SweepRequest, cfg: mtl.RunConfig 
         )
     )
     alpha = cfg.weighting.weights[0] if cfg is not None else None
-    if cfg is not None and cfg.weighting.method != "static":
+    if cfg is not None and (
+        cfg.weighting.method != "static" or cfg.weighting.scale != request.cfg.weighting.scale
+    ):
         alpha = None
-    charting.show("sweep_metrics_chart", summary, request.key, split=split, alpha=alpha)
+    log_ratio = grid == "log"
+    charting.show(
+        "sweep_metrics_chart",
+        summary,
+        request.key,
+        split=split,
+        alpha=alpha,
+        log_ratio=log_ratio,
+    )
     seeds = seeds_from(request.cfg, request.seeds)
+    against = "the weight ratio w_regression / w_classification (log axis)" if log_ratio else "α"
     st.caption(
-        f"Final {split} MSE and accuracy against α. The line is the mean over the "
+        f"Final {split} MSE and accuracy against {against}. The line is the mean over the "
         f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''} ({', '.join(map(str, seeds))}), the "
         "band spans the lowest to the highest seed (min–max, not a standard deviation: with a "
         "few seeds the range shows exactly where each landed), dots are the seeds."
-        + (" The dashed rule is the current run's α." if alpha is not None else "")
+        + (" The dashed rule is the current run's weights." if alpha is not None else "")
     )
     _member_detail(outcome, summary, request, options)
     _overlay(summary, request, cfg)
@@ -260,7 +332,7 @@ def _member_detail(
     outcome: mtl.Result, summary: pd.DataFrame, request: SweepRequest, options: list[int]
 ) -> None:
     """The chosen member's weighted (stacked) and raw component curves."""
-    labels = member_labels(summary)
+    labels = member_labels(summary, request.grid)
     st.selectbox(
         "Member",
         options,
@@ -294,11 +366,14 @@ def overlay_request(request: SweepRequest, method: str, cfg: mtl.RunConfig | Non
     """The preference sweep beside ``request``: same configuration, α grid and seeds, ``method``.
 
     The method keeps the sidebar's hyper-parameters when the sidebar uses it (and the sweep is
-    current, ``cfg`` given), else its defaults.
+    current, ``cfg`` given), else its defaults. On the balanced grid the overlay takes the even α
+    grid (the same α values): a Tchebycheff method divides each loss by its initial value itself,
+    which is what the balanced start does for linear weights.
     """
     params = cfg.weighting.params if cfg is not None and cfg.weighting.method == method else ()
     spec = mtl.WeightingSpec(method=method, params=params)
-    return SweepRequest(request.cfg.with_(weighting=spec), request.points, request.seeds)
+    grid = "log" if request.grid == "log" else "even"
+    return SweepRequest(request.cfg.with_(weighting=spec), request.points, request.seeds, grid)
 
 
 def _overlay(summary: pd.DataFrame, request: SweepRequest, cfg: mtl.RunConfig | None) -> None:
