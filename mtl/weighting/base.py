@@ -182,7 +182,8 @@ class WeightingMethod:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Give a smoothable gradient method the :data:`SMOOTHING` hyper-parameter and wrappers."""
         super().__init_subclass__(**kwargs)
-        if cls.kind != "gradient" or not cls.smoothable or hasattr(cls, "shared_direction"):
+        own_direction = cls.shared_direction is not WeightingMethod.shared_direction
+        if cls.kind != "gradient" or not cls.smoothable or own_direction:
             return
         if all(h.name != SMOOTHING.name for h in cls.hparams):
             cls.hparams = (*cls.hparams, SMOOTHING)
