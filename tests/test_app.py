@@ -315,6 +315,8 @@ def _other_value(h: HParam) -> Any:
         return not h.default
     if h.range.integer:
         return int(h.range.hi)
+    if h.range.hi_open:  # the end is not allowed (DB-MTL's beta < 1): half way to it
+        return (h.default + h.range.hi) / 2
     return min(h.range.hi, 2 * h.default or 0.5)
 
 

@@ -17,6 +17,7 @@ from mtl.weighting.aligned_mtl import AlignedMTL
 from mtl.weighting.base import SMOOTHING, MethodContext, WeightingMethod
 from mtl.weighting.cagrad import CAGrad
 from mtl.weighting.config import ConFIG
+from mtl.weighting.db_mtl import DBMTL
 from mtl.weighting.dualproj import DualProj
 from mtl.weighting.dwa import DWA
 from mtl.weighting.excess_mtl import ExcessMTL
@@ -29,6 +30,7 @@ from mtl.weighting.gradvac import GradVac
 from mtl.weighting.hparams import HParam
 from mtl.weighting.imtl import IMTL
 from mtl.weighting.mgda import MGDA
+from mtl.weighting.moco import MoCo
 from mtl.weighting.nash_mtl import NashMTL
 from mtl.weighting.pcgrad import PCGrad
 from mtl.weighting.rlw import RLW
@@ -63,6 +65,11 @@ METHODS: dict[str, type[WeightingMethod]] = {
         GradVac,
         ExcessMTL,
         # moremethods: end
+        # moco: methods that supply their own shared direction (WeightingMethod.shared_direction)
+        MoCo,
+        DBMTL,
+        # moco: end
+        # graddrop: a method that combines the representation's gradients
         GradDrop,
     )
 }

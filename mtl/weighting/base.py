@@ -11,7 +11,10 @@ A method class declares:
   methods and GradNorm). ``"gradients"``: the shared parameters get the method's combination
   ``(w.unsqueeze(-1) * G).sum(-2)`` (the TorchJD convention) and each head its own task's
   gradient scaled by :meth:`WeightingMethod.head_weights` (ones by default): PCGrad, MGDA, CAGrad,
-  IMTL, whose weights only resolve the conflict on the shared parameters.
+  IMTL, whose weights only resolve the conflict on the shared parameters. A method whose shared
+  update is not ``sum_t w_t g_t`` of this step's gradients (MoCo's tracked gradients, DB-MTL's
+  moving averages) supplies it with :meth:`WeightingMethod.shared_direction`; its weights are
+  then for display only.
 * ``hparams``: one :class:`~mtl.weighting.hparams.HParam` per hyper-parameter (default, range or
   named choices, label, help). The constructor takes its values from there.
 * For gradient methods with a pure form, ``from_grads(grads, gram=None, **hparams)``: weights
@@ -34,7 +37,10 @@ Per step the engine:
    once (the conflict diagnostics reuse it);
 2. asks for ``w = method.weights(losses, grads, step, gram=gram)``: this reads the method's state
    and never changes it, so calling it twice gives the same weights;
-3. updates the parameters as ``combines`` says;
+3. for a method that combines gradients, asks for ``d = method.shared_direction(losses, grads,
+   weights)`` (pure too; ``None``, the default, means ``sum_t w_t g_t``) and for the heads'
+   weights ``method.head_weights(weights, losses)``, and updates the parameters as ``combines``
+   says, with ``d`` as the shared part when given;
 4. calls ``method.after_step(losses, grads, gram=gram)`` with the same inputs, where stateful
    methods update (GradNorm's weights, FAMO's logits, learned log-variances), and, at the end of
    each epoch, ``method.epoch_end(epoch, mean_losses)``. The engine never writes attributes onto a
@@ -169,7 +175,8 @@ class WeightingMethod:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Give a smoothable gradient method the :data:`SMOOTHING` hyper-parameter and wrappers."""
         super().__init_subclass__(**kwargs)
-        if cls.kind != "gradient" or not cls.smoothable or hasattr(cls, "shared_direction"):
+        own_direction = cls.shared_direction is not WeightingMethod.shared_direction
+        if cls.kind != "gradient" or not cls.smoothable or own_direction:
             return
         if all(h.name != SMOOTHING.name for h in cls.hparams):
             cls.hparams = (*cls.hparams, SMOOTHING)
@@ -260,14 +267,36 @@ class WeightingMethod:
         """
         raise NotImplementedError(f"{type(self).__name__} does not combine representations")
 
-    def head_weights(self, weights: torch.Tensor) -> torch.Tensor:
+    def head_weights(
+        self, weights: torch.Tensor, losses: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Weights ``[K, T]`` on each task's gradient on its own head, given this step's weights.
 
         By default the task weights when the method combines losses (what ``backward()`` on
         ``sum_t w_t L_t`` gives) and ones when it combines gradients, whose weights only combine
-        the shared gradients. A method that also rescales losses (IMTL-L) overrides it.
+        the shared gradients. A method that also rescales losses overrides it: IMTL-L (its
+        learned scales), DB-MTL (``1 / L_t``, the gradient of ``log L_t``, from ``losses``, the
+        step's ``[K, T]`` task losses, which the engine always passes).
         """
         return torch.ones_like(weights) if self.combines == "gradients" else weights
+
+    def shared_direction(
+        self, losses: torch.Tensor, grads: torch.Tensor, weights: torch.Tensor
+    ) -> torch.Tensor | None:
+        """The shared parameters' update direction ``[K, P]``, or ``None`` for ``sum_t w_t g_t``.
+
+        The hook for a method that combines gradients but whose shared update is not a weighted
+        sum of this step's gradients: MoCo combines tracked (moving-average) estimates of them,
+        DB-MTL moving averages of the log-loss gradients. The engine calls it after
+        :meth:`weights`, with the same ``losses`` ``[K, T]`` and ``grads`` ``[K, T, P]`` and the
+        ``weights`` ``[K, T]`` it returned, and applies the result to the shared parameters in
+        place of ``(w.unsqueeze(-1) * grads).sum(-2)``; the weights are then only logged and
+        drawn. Like :meth:`weights` it reads the state and never changes it (the state moves in
+        :meth:`after_step`). Only called when :attr:`combines` is ``"gradients"``; a method that
+        returns a direction reads the parameter gradients (:attr:`gradients_of` ``"parameters"``).
+        The default, ``None``, keeps the weighted sum.
+        """
+        return None
 
     def after_step(
         self,

@@ -30,13 +30,17 @@ comparison test is skipped where they are not installed.) The two differ only in
 case below and in TorchJD treating a whole gradient matrix with ``|J|_F^2 < 1e-4`` as zero (an
 absolute threshold).
 
-Degenerate case ``g_w* ~ 0`` (``|g_w*| <= eps |J|_F``, ``eps = 1e-4`` as TorchJD's ``norm_eps``,
-and ``sqrt(phi) > 0``; with ``sqrt(phi) = 0`` the weights are ``1/T`` whatever ``g_w*``):
+Degenerate case ``g_w* ~ 0`` (``|g_w*| <= eps |J|_F`` with ``eps = 1e-6``, and ``sqrt(phi) > 0``; with ``sqrt(phi) = 0`` the weights are ``1/T`` whatever ``g_w*``):
 ``0`` lies in the convex hull, the optimal worst-task improvement is 0 and ``g_w* / |g_w*|`` is
 undefined. If ``g_0`` conflicts with no task (``g_0 . g_t >= 0`` for all ``t``, e.g. when one task's
 gradient is zero) ``g_0`` itself is optimal and we return ``w = 1/T`` (what the official code's
 ``g_0 + c / (|g_w| + 1e-8) g_w`` gives for ``g_w = 0``); otherwise we return zeros (``d = 0``: no
-step on the shared parameters), which is TorchJD's choice in every degenerate case.
+step on the shared parameters), which is TorchJD's choice in every degenerate case. Why
+``1e-6``: ``|g_w|^2 = w^T G w`` is formed in float64 with a rounding error of a few ``u trace G``
+(``u = 1.1e-16``), so its root is noise below ``~3e-8 |J|_F``; ``1e-6`` keeps a 30x margin above
+that floor and still treats as real a task gradient ``10^4`` times smaller than another (with
+TorchJD's ``1e-4``, ``g_1 = (1, 0)``, ``g_2 = (0, 10^4)`` counted as degenerate and returned
+``d = g_0``, missing the paper's ``d = g_0 + c |g_0| g_1``).
 
 Solvers, in Gram form only (``G = grads grads^T``; ``g_w . g_0 = (G 1/T) . w``,
 ``|g_w|^2 = w^T G w``, ``|g_0|^2 = 1^T G 1 / T^2``):
@@ -141,7 +145,7 @@ def cagrad_weights(
     *,
     c: float = 0.5,
     iterations: int = 500,
-    eps: float = 1e-4,
+    eps: float = 1e-6,
     gram: torch.Tensor | None = None,
     rescale: str = "none",
 ) -> torch.Tensor:
@@ -151,7 +155,7 @@ def cagrad_weights(
         grads: ``[..., T, P]`` per-task gradients.
         c: radius of the ball around the average gradient, relative to its norm (paper: 0.5).
         iterations: projected-gradient steps of the inner solver for ``T > 2``.
-        eps: ``|g_w*| <= eps |J|_F`` counts as zero (the degenerate case), as TorchJD's norm_eps.
+        eps: ``|g_w*| <= eps |J|_F`` counts as zero (the degenerate case; see the module docs).
         gram: ``[..., T, T]`` float64 ``grads @ grads^T`` if already computed.
         rescale: ``"none"`` (the paper's ``d``), ``"one_plus_c2"`` (divide by ``1 + c^2``, the
             official code's default) or ``"one_plus_c"`` (divide by ``1 + c``).

@@ -3,11 +3,11 @@
 Lin, B., Jiang, W., Ye, F., Zhang, Y., Chen, P., Chen, Y.-C., Liu, S. & Kwok, J. T. (2023).
 *Dual-Balancing for Multi-Task Learning*. arXiv:2308.12029; LibMTL's ``DB_MTL`` is the reference.
 
-NOT REGISTERED in :data:`mtl.weighting.METHODS`: its shared update is a combination of *moving
-averages* of past gradients, not of this step's gradients, so it cannot be expressed as weights
-``w`` with ``d = sum_t w_t g_t``, the only shared update the engine applies today. The engine
-would need one more hook: use :meth:`DBMTL.shared_direction` ``[K, P]`` as the shared part of the
-update (and :meth:`DBMTL.head_weights` for the heads). Everything else is ready and tested.
+Its shared update is a combination of *moving averages* of past gradients, not of this step's
+gradients, so it is not a weighting ``w`` with ``d = sum_t w_t g_t``: the engine applies
+:meth:`DBMTL.shared_direction` ``[K, P]`` to the shared parameters (the hook of
+:class:`~mtl.weighting.base.WeightingMethod`) and scales each head's gradient by
+:meth:`DBMTL.head_weights`, ``1 / (L_t + 1e-8)``.
 
 Per member, at step ``n`` (from 1), with ``g_t`` the gradient of ``L_t`` on the shared parameters::
 
@@ -99,12 +99,28 @@ class DBMTL(WeightingMethod):
         step: int,
         gram: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """``a_t / (L_t + 1e-8)`` ``[K, T]``: the weights on this step's gradients if beta = 0."""
+        """``a_t / (L_t + 1e-8)`` ``[K, T]``: the weights on this step's gradients if beta = 0.
+
+        ``a = 1`` for a member whose gradients are not finite (it is about to diverge).
+        """
         _, a = self._pending(losses, grads)
+        a = torch.where(torch.isfinite(a).all(-1, keepdim=True), a, 1.0)
         return a / (losses + EPS)
 
-    def shared_direction(self, losses: torch.Tensor, grads: torch.Tensor) -> torch.Tensor:
-        """This step's shared update ``sum_t a_t m_t`` ``[K, P]``; reads the state only."""
+    def head_weights(
+        self, weights: torch.Tensor, losses: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``1 / (L_t + 1e-8)`` ``[K, T]``: each head follows the gradient of its log loss."""
+        assert losses is not None, "DB-MTL's heads follow the log losses"
+        return 1.0 / (losses + EPS)
+
+    def shared_direction(
+        self, losses: torch.Tensor, grads: torch.Tensor, weights: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """This step's shared update ``sum_t a_t m_t`` ``[K, P]``; reads the state only.
+
+        ``weights`` (what :meth:`weights` returned, as the engine passes) is not needed.
+        """
         buffer, a = self._pending(losses, grads)
         return (a.unsqueeze(-1) * buffer).sum(-2)
 

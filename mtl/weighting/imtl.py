@@ -192,7 +192,9 @@ class IMTL(WeightingMethod):
         alpha = imtl_g_weights(grads, G * (scale.unsqueeze(-1) * scale.unsqueeze(-2)))
         return (alpha.to(torch.float64) * scale).to(grads.dtype)
 
-    def head_weights(self, weights: torch.Tensor) -> torch.Tensor:
+    def head_weights(
+        self, weights: torch.Tensor, losses: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """The heads follow their scaled losses: ``e^{s_t}`` (ones in mode gradient), ``[K, T]``."""
         if self.mode == "gradient":
             return torch.ones_like(weights)

@@ -4,11 +4,11 @@ Fernando, H. D., Shen, H., Liu, M., Chaudhury, S., Murugesan, K. & Chen, T. (202
 Gradient Bias in Multi-objective Learning: A Provably Convergent Approach*. ICLR 2023
 (arXiv:2210.12624); LibMTL's ``MoCo`` is the reference arithmetic.
 
-NOT REGISTERED in :data:`mtl.weighting.METHODS`: its shared update ``y^T lambda`` combines the
-*tracked* gradients ``y``, not this step's gradients, so it cannot be expressed as weights on this
-step's gradients, the only shared update the engine applies today. The engine would need one
-more hook: use :meth:`MoCo.shared_direction` ``[K, P]`` as the shared part of the update (heads
-get their own task's gradient, weight 1, as in LibMTL). Everything else is ready and tested.
+Its shared update ``y^T lambda`` combines the *tracked* gradients ``y``, not this step's
+gradients, so it is not a weighting of this step's gradients: the engine applies
+:meth:`MoCo.shared_direction` ``[K, P]`` to the shared parameters (the hook of
+:class:`~mtl.weighting.base.WeightingMethod`), and each head gets its own task's gradient, weight
+1, as in LibMTL. The weights logged and drawn are ``lambda``.
 
 Per member, at step ``n`` (from 1), with ``g_t`` the gradient of ``L_t`` on the shared parameters,
 ``y`` ``[T, P]`` from 0 and ``lambda`` ``[T]`` from ``1/T``::
@@ -92,9 +92,11 @@ class MoCo(WeightingMethod):
         y = y - (p["beta"] / n ** p["beta_sigma"]) * (y - target)
         eye = torch.eye(y.shape[-2], dtype=y.dtype, device=y.device)
         M = y @ y.mT + p["rho"] * eye
-        lambd = self.lambd.to(y.dtype)
-        step = (M @ lambd.unsqueeze(-1)).squeeze(-1)
-        lambd = torch.softmax(lambd - (p["gamma"] / n ** p["gamma_sigma"]) * step, dim=-1)
+        previous = self.lambd.to(y.dtype)
+        step = (M @ previous.unsqueeze(-1)).squeeze(-1)
+        lambd = torch.softmax(previous - (p["gamma"] / n ** p["gamma_sigma"]) * step, dim=-1)
+        # a member whose gradients are not finite (it is about to diverge) keeps its weights
+        lambd = torch.where(torch.isfinite(lambd).all(-1, keepdim=True), lambd, previous)
         return y, lambd
 
     def weights(
@@ -107,8 +109,14 @@ class MoCo(WeightingMethod):
         """``lambda`` ``[K, T]`` after this step's update (for display; see the module doc)."""
         return self._pending(losses, grads)[1].to(losses.dtype)
 
-    def shared_direction(self, losses: torch.Tensor, grads: torch.Tensor) -> torch.Tensor:
-        """This step's shared update ``y^T lambda`` ``[K, P]``; reads the state only."""
+    def shared_direction(
+        self, losses: torch.Tensor, grads: torch.Tensor, weights: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """This step's shared update ``y^T lambda`` ``[K, P]``; reads the state only.
+
+        ``weights`` (what :meth:`weights` returned for these inputs, as the engine passes) is
+        ignored: ``lambda`` is recomputed at the tracked gradients' precision.
+        """
         y, lambd = self._pending(losses, grads)
         return (lambd.unsqueeze(-1) * y).sum(-2)
 

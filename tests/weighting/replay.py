@@ -1,9 +1,11 @@
 """Record what the engine passes a method in a real training run, for replay tests.
 
 :func:`record` trains a short ``conflicting`` run of a population with the method swapped for a
-subclass that logs, at every step, the inputs of :meth:`weights` (losses, shared gradients) and
-the weights it returned, plus every ``epoch_end`` call. A replay test then feeds those inputs to
-an independent transcription of the reference implementation, member by member, and compares.
+subclass that logs, at every step, the inputs of :meth:`weights` (losses, shared gradients), the
+weights it returned and the shared direction it supplied (for a method with
+:meth:`~mtl.weighting.WeightingMethod.shared_direction`), plus every ``epoch_end`` call. A replay
+test then feeds those inputs to an independent transcription of the reference implementation,
+member by member, and compares.
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ from mtl.weighting import METHODS
 
 @dataclass
 class Log:
-    """Per step: ``losses [K, T]``, ``grads [K, T, P]``, ``weights [K, T]``; per epoch end."""
+    """Per step: ``losses [K, T]``, ``grads [K, T, P]``, ``weights [K, T]``, ``directions
+    [K, P]`` (methods that supply one); per epoch end: ``epoch_losses [K, T]``."""
 
     losses: list[torch.Tensor] = field(default_factory=list)
     grads: list[torch.Tensor] = field(default_factory=list)
     weights: list[torch.Tensor] = field(default_factory=list)
+    directions: list[torch.Tensor] = field(default_factory=list)  # [K, P], when supplied
     epoch_losses: list[torch.Tensor] = field(default_factory=list)
 
 
@@ -54,6 +58,14 @@ def record(
             log.grads.append(grads.detach().clone())
             log.weights.append(w.detach().clone())
             return w
+
+        def shared_direction(
+            self, losses: torch.Tensor, grads: torch.Tensor, weights: torch.Tensor
+        ) -> torch.Tensor | None:
+            d = super().shared_direction(losses, grads, weights)
+            if d is not None:
+                log.directions.append(d.detach().clone())
+            return d
 
         def epoch_end(self, epoch: int, mean_losses: torch.Tensor) -> None:
             log.epoch_losses.append(mean_losses.detach().clone())

@@ -281,3 +281,17 @@ def test_method_rejects_bad_c():
         CAGrad(make_ctx(), c=-1.0)
     with pytest.raises(ConfigError, match=r"weighting\.params\.c"):
         CAGrad.check_params({"c": float("nan")})
+
+
+def test_a_small_but_real_gradient_is_not_treated_as_zero():
+    # g1 = (1, 0), g2 = (0, 1e4): g0 = (0.5, 5000), |g0| ~ 5000. The inner problem
+    # min_w g_w . g0 + c |g0| |g_w| is minimised at w = (1, 0) (every bit of w2 costs 5e7 in the
+    # first term), so g_w = g1 and d = g0 + c |g0| g1 / |g1|: weights (0.5 + c |g0|, 0.5).
+    # With a 1e-4 degenerate threshold |g_w| = 1 <= 1e-4 * |J|_F = 1 and d fell back to g0.
+    g = t64([[[1.0, 0.0], [0.0, 1e4]]])
+    c = 0.5
+    g0_norm = float(torch.tensor([0.5, 5000.0], dtype=torch.float64).norm())
+    expected = t64([[0.5 + c * g0_norm, 0.5]])
+    torch.testing.assert_close(cagrad_weights(g, c=c), expected, atol=1e-9, rtol=1e-12)
+    d = direction(cagrad_weights(g, c=c), g)
+    assert float(d[0, 0]) > 2500.0  # the worst-off task (the small one) now improves

@@ -59,7 +59,8 @@ def test_weights_reads_state_and_never_changes_it(name):
     assert _same(vars(method), before)
     # ... and after_step is where the state moves, for the methods that learn every step
     method.after_step(losses, grads, gram=gram)
-    if name in ("famo", "gradnorm", "uncertainty", "imtl", "gradvac", "excess_mtl"):
+    learners = ("famo", "gradnorm", "uncertainty", "imtl", "gradvac", "excess_mtl")
+    if name in (*learners, "moco", "db_mtl"):
         assert not _same(vars(method), before)
 
 
