@@ -393,6 +393,7 @@ class _Trainer:
         weights = self.method.weights(losses, grads, step, gram=gram)
         if step == 0:  # epoch 0's row shows the weights the first step used
             self.recorder.record_weights(0, weights)
+        shared: torch.Tensor | None
         if result.graph is not None:  # GradDrop
             shared = self._representation_direction(result, step)
         else:
