@@ -345,7 +345,6 @@ class _Trainer:
         self,
         weights: torch.Tensor,
         step: _Step,
-        index: int,
         shared: torch.Tensor | None = None,
     ) -> None:
         """Combine the task gradients as the method says and take one optimizer step.
@@ -356,23 +355,14 @@ class _Trainer:
         head its own task's gradient. When the method combines losses that sum is the whole
         direction; when it combines gradients the shared part is replaced by its combination,
         or by ``shared`` ``[K, P_shared]``, the method's own shared direction, when it gave one
-        (:meth:`WeightingMethod.shared_direction`: MoCo, DB-MTL), or, for a method that
-        ``combines_representation`` (GradDrop), by the back-propagation of its combined
-        representation gradient for step ``index`` through the shared layers.
+        (:meth:`WeightingMethod.shared_direction`, or GradDrop's back-propagated combination of
+        the representation gradients, :meth:`_representation_direction`).
         """
         model = self.model
         head_weights = self.method.head_weights(weights, step.losses).to(weights)
         direction = (step.grads * head_weights.t().unsqueeze(-1)).sum(0)
         if shared is not None:
             direction[:, model.shared] = shared
-        elif step.graph is not None:  # GradDrop: back-propagate its combined z-gradient
-            z, theta = step.graph
-            assert step.rep is not None
-            combined = self.method.representation_gradient(
-                step.rep.reshape(*step.rep.shape[:2], *z.shape[1:]), z.detach(), index
-            )
-            back = torch.autograd.grad(z, theta, combined)[0]
-            direction[:, model.shared] = back[:, model.shared]
         elif self.method.combines == "gradients":
             direction[:, model.shared] = torch.bmm(weights.unsqueeze(1), step.G).squeeze(1)
         if self.l2_scale is not None:
@@ -385,6 +375,19 @@ class _Trainer:
         direction[frozen] = 0.0
         self.optimizer.step(direction)
         model.theta[frozen] = kept
+
+    def _representation_direction(self, result: _Step, index: int) -> torch.Tensor:
+        """The shared update ``[K, P_shared]`` of a method that ``combines_representation``.
+
+        The method combines the per-task gradients on the representation ``z`` for step
+        ``index``; the combination goes back through the shared layers as one vector-Jacobian
+        product ``(dz/dtheta)^T g~`` on the graph the pass kept.
+        """
+        assert result.graph is not None and result.rep is not None
+        z, theta = result.graph
+        rep_grads = result.rep.reshape(*result.rep.shape[:2], *z.shape[1:])  # [K, T, N, H]
+        combined = self.method.representation_gradient(rep_grads, z.detach(), index)
+        return torch.autograd.grad(z, theta, combined)[0][:, self.model.shared]
 
     def _train_step(
         self, x: torch.Tensor, y_reg: torch.Tensor, y_cls: torch.Tensor, step: int, epoch: int
@@ -399,14 +402,18 @@ class _Trainer:
         weights = self.method.weights(losses, grads, step, gram=gram)
         if step == 0:  # epoch 0's row shows the weights the first step used
             self.recorder.record_weights(0, weights)
-        shared = (
-            self.method.shared_direction(losses, grads, weights)
-            if self.method.combines == "gradients"
-            else None
-        )
-        if shared is not None:
-            shared = shared.to(self.device, result.G.dtype)
-        self._update(weights.to(self.device), result, step, shared)
+        shared: torch.Tensor | None
+        if result.graph is not None:  # GradDrop
+            shared = self._representation_direction(result, step)
+        else:
+            shared = (
+                self.method.shared_direction(losses, grads, weights)
+                if self.method.combines == "gradients"
+                else None
+            )
+            if shared is not None:
+                shared = shared.to(self.device, result.G.dtype)
+        self._update(weights.to(self.device), result, shared)
         self.method.after_step(losses, grads, gram=gram)
         return result, weights
 

@@ -1,8 +1,9 @@
 """CR-MOGM smoothing (Zhou et al., 2022), the option every smoothable gradient method shares.
 
-The applied weights are ``lambda_k = beta lambda_{k-1} + (1 - beta) w_k`` with ``lambda_1 = w_1``:
-hand-worked values, beta = 0 exactly as without it, stateful methods smoothed once and in the
-right order, the declaration shared by validation, links and the engine.
+For the methods whose weights the engine applies, the applied weights are
+``lambda_k = beta lambda_{k-1} + (1 - beta) w_k`` with ``lambda_1 = w_1``: hand-worked values,
+beta = 0 exactly as without it, stateful methods smoothed once and in the right order, the
+declaration shared by validation, links and the engine.
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from .helpers import make_ctx, random_grads, t64
 SMOOTHABLE = sorted(n for n, cls in METHODS.items() if SMOOTHING in cls.hparams)
 
 
-def test_every_gradient_method_but_graddrop_declares_it_once():
+def test_every_gradient_method_whose_weights_are_applied_declares_it_once():
+    # not GradDrop (its weights are always ones), nor MoCo and DB-MTL (their own shared
+    # direction is applied, their weights are only drawn)
     gradient = {n for n, cls in METHODS.items() if cls.kind == "gradient"}
-    assert set(SMOOTHABLE) == gradient - {"graddrop"}
+    assert set(SMOOTHABLE) == gradient - {"graddrop", "moco", "db_mtl"}
     for name in SMOOTHABLE:
         assert [h.name for h in METHODS[name].hparams].count("smoothing") == 1
         assert METHODS[name].defaults()["smoothing"] == 0.0
