@@ -48,7 +48,8 @@ _FOCAL = '''
 def focal_loss(logits, target, gamma):
     """Focal loss (Lin et al., 2017): -(1 - p_t)^gamma log p_t, averaged."""
     log_p = logits.log_softmax(-1).gather(-1, target.unsqueeze(-1)).squeeze(-1)
-    return (-((1 - log_p.exp()) ** gamma) * log_p).mean()
+    one_minus_p = (1 - log_p.exp()).clamp_min(torch.finfo(log_p.dtype).tiny)  # finite at p = 1
+    return (-(one_minus_p**gamma) * log_p).mean()
 '''
 _NOTEBOOK_PREAMBLE = """\
 # The notebook draws its data from the same generator before building the model; replay those

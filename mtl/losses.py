@@ -80,10 +80,17 @@ def focal(logits: torch.Tensor, target: torch.Tensor, gamma: float = 2.0) -> tor
 
     Lin et al., 2017, "Focal Loss for Dense Object Detection": down-weights examples that are
     already classified well; ``gamma = 0`` is plain cross-entropy.
+
+    ``1 - p_t`` is floored at the dtype's smallest normal number: for a row classified with
+    ``p_t = 1`` in floating point, ``d(1 - p)^gamma / dp = -gamma (1 - p)^(gamma - 1)`` is infinite
+    when ``gamma < 1`` and the chain rule's ``inf * log p_t = inf * 0`` made the gradient NaN with
+    a finite loss. The true gradient there is 0 (the term vanishes like ``(1 - p)^gamma``), which
+    the floor gives; every value above the floor is unchanged.
     """
     k, n, _ = logits.shape
     log_p = logits.log_softmax(-1).gather(-1, target.expand(k, n).unsqueeze(-1)).squeeze(-1)
-    return (-((1 - log_p.exp()) ** gamma) * log_p).mean(-1)
+    one_minus_p = (1 - log_p.exp()).clamp_min(torch.finfo(log_p.dtype).tiny)
+    return (-(one_minus_p**gamma) * log_p).mean(-1)
 
 
 REGRESSION_LOSSES: dict[str, RegressionLossFn] = {"mse": mse, "l1": l1, "huber": huber}

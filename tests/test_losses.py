@@ -91,3 +91,16 @@ def test_registries_cover_the_config_choices():
     assert set(losses.CLASSIFICATION_LOSSES) == set(mtl.config.CHOICES["loss.classification"])
     assert set(losses.REGRESSION_LABELS) == set(losses.REGRESSION_LOSSES)
     assert set(losses.CLASSIFICATION_LABELS) == set(losses.CLASSIFICATION_LOSSES)
+
+
+def test_focal_gradient_is_finite_and_zero_for_a_certain_row():
+    # a row classified with p_t = 1 in float32: (1 - p)^gamma with gamma < 1 has an infinite
+    # derivative at 0, and inf * log p_t = inf * 0 made the gradient NaN with a finite loss
+    logits = torch.tensor([[[200.0, 0.0], [0.3, -0.2]]], requires_grad=True)  # [K=1, N=2, C=2]
+    y = torch.tensor([0, 1])
+    loss = losses.focal(logits, y, gamma=0.5)
+    (grad,) = torch.autograd.grad(loss, logits)
+    assert torch.isfinite(loss).all()
+    assert torch.isfinite(grad).all()
+    assert torch.equal(grad[0, 0], torch.zeros(2))  # the certain row contributes nothing
+    assert grad[0, 1].abs().sum() > 0  # the uncertain one still does
