@@ -15,7 +15,8 @@ x the 4 learning rates of :data:`mtl.compare.LR_FACTORS` x 3 seeds, plus the tun
    and rate of the front: what the engine could do before populations mixed learning rates.
 
 Goal: 1 under 10 s and at least 5x faster than 2 (3 is printed for reference). All are measured
-in this process, interleaved (best of ``--repeat``, default 2). Run: ``python bench/bench_tuned.py``. Exits 0 either way.
+in this process, interleaved (best of ``--repeat``, default 2). Run:
+``python bench/bench_tuned.py``. Exits 0 either way.
 """
 
 from __future__ import annotations
