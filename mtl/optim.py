@@ -47,7 +47,7 @@ class FlatSGD:
                 self.buffer.mul_(self.momentum).add_(grad)
             grad = self.buffer
         if self.rates is None:
-            self.theta.add_(grad, alpha=-self.lr)
+            self.theta.add_(grad, alpha=-float(self.lr))
         else:  # theta + (-lr) g, as add_'s alpha computes it, member by member
             self.theta.sub_(grad * self.rates)
 
@@ -101,7 +101,7 @@ class FlatAdam:
         v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
         denom = (v.sqrt() / math.sqrt(1 - beta2**t)).add_(self.eps)
         if self.rates is None:
-            theta.addcdiv_(m, denom, value=-(self.lr / (1 - beta1**t)))
+            theta.addcdiv_(m, denom, value=-(float(self.lr) / (1 - beta1**t)))
             return
         # per member: the step size in float64 like the scalar's Python float, then float32, and
         # theta - (step m) / denom, the order addcdiv_ computes theta + (-step) m / denom in
