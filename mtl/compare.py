@@ -660,19 +660,21 @@ def _labels(methods: Sequence[str]) -> str:
 def front_verdict(table: pd.DataFrame) -> str:
     """One sentence: which methods land beyond the tuned static front, on it, or behind it."""
     parts = []
-    for where, words in (
-        (
-            "beyond",
-            "beyond the tuned static front (no tuned static weighting matches them on "
-            "both tasks, beyond seed noise)",
-        ),
-        ("on", "on it within seed noise"),
-        ("behind", "behind it (a tuned static weighting beats them on both tasks beyond noise)"),
-    ):
+    for where in ("beyond", "on", "behind"):
         chosen = list(table.loc[table["front"] == where, "method"])
-        if chosen:
-            verb = "lands" if len(chosen) == 1 else "land"
-            parts.append(f"{_labels(chosen)} {verb} {words}")
+        if not chosen:
+            continue
+        one = len(chosen) == 1
+        verb, them = ("lands", "it") if one else ("land", "them")
+        front = "it" if parts else "the tuned static front"
+        words = {
+            "beyond": f"beyond {front} (no tuned static weighting matches {them} on both tasks, "
+            "beyond seed noise)",
+            "on": f"on {front} within seed noise",
+            "behind": f"behind {front} (a tuned static weighting beats {them} on both tasks "
+            "beyond noise)",
+        }[where]
+        parts.append(f"{_labels(chosen)} {verb} {words}")
     if not parts:
         return ""
     text = "; ".join(parts) + "."

@@ -274,3 +274,26 @@ def test_tuned_face_off_is_priced_before_training(monkeypatch):
             tuned_face_off(TUNED_CFG, TUNED_METHODS, seeds=(0, 1, 2), front_points=3)
     finally:
         set_work_budget(None)
+
+
+def test_front_verdict_and_seeds_hint_by_hand():
+    from mtl.compare import front_verdict, seeds_hint
+
+    table = pd.DataFrame(
+        {
+            "method": ["famo", "static", "mgda"],
+            "front": ["beyond", "on", "behind"],
+            "group": ["best", "tied", "behind"],
+            "seeds_needed": [np.nan, 6.0, np.nan],
+        }
+    )
+    assert front_verdict(table) == (
+        "FAMO lands beyond the tuned static front (no tuned static weighting matches it on both "
+        "tasks, beyond seed noise); Static weights lands on it within seed noise; MGDA lands "
+        "behind it (a tuned static weighting beats it on both tasks beyond noise)."
+    )
+    assert seeds_hint(table, 3).startswith("With about 6 seeds (now 3), Static weights would")
+    assert seeds_hint(table, 1).startswith("With one seed nothing can be told apart")
+    assert seeds_hint(table.assign(group=["best", "behind", "behind"]), 3) == ""
+    far = table.assign(seeds_needed=[np.nan, np.nan, np.nan])
+    assert "treat them as equivalent" in seeds_hint(far, 3)
