@@ -3,7 +3,10 @@
 The questions these answer: "which weights give the best trade-off between the two tasks?"
 (:func:`pareto_front` over a weight sweep) and "which weighting method wins on this data?"
 (:func:`face_off`, each method trained on the same data and seeds, with :func:`delta_m` against
-single-task baselines).
+single-task baselines), and the same question asked carefully (:func:`tuned_face_off`: every
+method at its best of one learning-rate grid chosen on validation rows, 95% intervals over seeds,
+a grouping of the methods that cannot be told from the best, and the tuned static front as the
+reference, all trained as one mixed population, :mod:`mtl.mixed`).
 """
 
 from __future__ import annotations
