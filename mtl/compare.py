@@ -662,7 +662,7 @@ def _labels(methods: Sequence[str]) -> str:
 
 def front_verdict(table: pd.DataFrame) -> str:
     """One sentence: which methods land beyond the tuned static front, on it, or behind it."""
-    parts = []
+    parts: list[str] = []
     for where in ("beyond", "on", "behind"):
         chosen = list(table.loc[table["front"] == where, "method"])
         if not chosen:
