@@ -255,7 +255,29 @@ def population_seconds(cfg: RunConfig, members: int, shape: DataShape) -> float:
 
 # ---------------------------------------------------------------- whole requests
 
-Kind = Literal["run", "sweep", "face-off", "population"]
+
+def mixed_population_seconds(
+    cfg: RunConfig, groups: list[tuple[WeightingSpec, int]], shape: DataShape
+) -> float:
+    """Estimated seconds to train one mixed population (:mod:`mtl.mixed`) of ``groups``.
+
+    ``groups`` lists each method's spec and its number of members. The engine's work is that of
+    one population of all the members (one step, one pass, one optimizer update for all); each
+    group adds its method's own fixed cost per step (``step_cost``, its ``weights`` and
+    ``after_step`` called on its slice) and, when it combines gradients, the work on its members'
+    per-task shared gradients, as a population of its own would.
+    """
+    members = sum(n for _, n in groups)
+    counts = population_counts(cfg.with_(weighting=WeightingSpec()), members, shape)
+    method_steps = counts.pop("method_step")
+    total = method_steps * sum(METHODS[spec.method].step_cost for spec, _ in groups)
+    counts["gradient"] = sum(
+        population_counts(cfg.with_(weighting=spec), n, shape)["gradient"] for spec, n in groups
+    )
+    return MARGIN * (total + sum(UNIT_COSTS[key] * value for key, value in counts.items()))
+
+
+Kind = Literal["run", "sweep", "face-off", "tuned-face-off", "population"]
 """``population``: one population of ``weights x seeds`` members handed to the engine directly."""
 
 
@@ -274,6 +296,10 @@ class Request:
     weights: int = 1
     seeds: int = 1
     methods: tuple[str, ...] = ()
+    lrs: int = 1
+    """A tuned face-off's learning rates per method (and per α of its static front)."""
+    alphas: int = 0
+    """A tuned face-off's α points of its static front (the single-task baselines included)."""
     shape: DataShape | None = field(default=None, compare=False)
     """The data's shape when the caller already has it (else built from ``cfg.data``)."""
 
@@ -292,6 +318,33 @@ class Request:
         """A face-off of ``methods`` over ``seeds`` seeds, plus the single-task baselines."""
         return cls("face-off", cfg, seeds=seeds, methods=tuple(methods))
 
+    @classmethod
+    def tuned_face_off(
+        cls,
+        cfg: RunConfig,
+        methods: tuple[str, ...] | list[str],
+        seeds: int,
+        lrs: int,
+        alphas: int,
+    ) -> Request:
+        """A tuned face-off (:func:`mtl.compare.tuned_face_off`), priced as one mixed population.
+
+        (A method that reads the representation's gradients trains in a population of its own;
+        the estimate leaves out that population's fixed per-step cost, well under 1% here.)
+
+        It trains ``methods x lrs x seeds`` members and the static front's ``alphas x lrs x
+        seeds``.
+        """
+        return cls(
+            "tuned-face-off", cfg, seeds=seeds, methods=tuple(methods), lrs=lrs, alphas=alphas
+        )
+
+    def groups(self) -> list[tuple[WeightingSpec, int]]:
+        """A tuned face-off's mixed population: each method's spec and members, then static's."""
+        per = self.lrs * self.seeds
+        groups = [(face_off_config(self.cfg, m).weighting, per) for m in self.methods]
+        return [*groups, (WeightingSpec(), self.alphas * per)]
+
     def data_shape(self) -> DataShape:
         """The shape of the request's data."""
         return self.shape if self.shape is not None else DataShape.of(self.cfg.data)
@@ -302,6 +355,8 @@ class Request:
             yield self.cfg, 1
         elif self.kind in ("sweep", "population"):
             yield self.cfg, self.weights * self.seeds
+        elif self.kind == "tuned-face-off":
+            yield self.cfg, sum(n for _, n in self.groups())
         else:
             for method in self.methods:
                 yield face_off_config(self.cfg, method), self.seeds
@@ -310,6 +365,8 @@ class Request:
     def seconds(self) -> float:
         """Estimated seconds to compute the whole request (one core)."""
         shape = self.data_shape()
+        if self.kind == "tuned-face-off":
+            return mixed_population_seconds(self.cfg, self.groups(), shape)
         return sum(population_seconds(cfg, k, shape) for cfg, k in self.populations())
 
     def logged(self) -> int:
@@ -324,12 +381,14 @@ class Request:
 def face_off_config(cfg: RunConfig, method: str) -> RunConfig:
     """The configuration a face-off trains ``method`` with (see :func:`mtl.compare.face_off`).
 
-    The method keeps ``cfg``'s static weights and, when it is ``cfg``'s own method, its
-    hyper-parameters; the others use their papers' defaults.
+    The method keeps ``cfg``'s static weights and their scale (a balanced start, for the methods
+    that read it) and, when it is ``cfg``'s own method, its hyper-parameters; the others use their
+    papers' defaults.
     """
-    params = cfg.weighting.params if method == cfg.weighting.method else ()
+    w = cfg.weighting
+    params = w.params if method == w.method else ()
     return cfg.with_(
-        weighting=WeightingSpec(method=method, weights=cfg.weighting.weights, params=params)
+        weighting=WeightingSpec(method=method, weights=w.weights, params=params, scale=w.scale)
     )
 
 
@@ -479,7 +538,7 @@ def _knobs(request: Request) -> list[_Knob]:
                 lambda r, v: replace(r, weights=v),
             )
         )
-    if request.kind in ("sweep", "face-off"):
+    if request.kind in ("sweep", "face-off", "tuned-face-off"):
         knobs.append(
             _Knob("the seeds", request.seeds, 1, request.seeds, lambda r, v: replace(r, seeds=v))
         )
@@ -519,7 +578,7 @@ def _advice(request: Request, fits: Callable[[Request], bool]) -> str:
             options.append(f"use full batch instead of a batch size of {knob.value}")
         else:
             options.append(f"raise {knob.words} from {knob.value} to at least {value}")
-    if request.kind == "face-off" and len(request.methods) > 1:
+    if request.kind in ("face-off", "tuned-face-off") and len(request.methods) > 1:
         dropped = _methods_to_drop(request, fits)
         if dropped:
             options.append(f"leave out {_join(dropped)}")
@@ -558,6 +617,7 @@ def _work_message(request: Request, seconds: float, budget: float) -> str:
         "run": "This run",
         "sweep": "This sweep",
         "face-off": "This face-off",
+        "tuned-face-off": "This tuned face-off",
         "population": f"Training {request.members()} model(s)",
     }[request.kind]
     return (

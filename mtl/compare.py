@@ -3,22 +3,44 @@
 The questions these answer: "which weights give the best trade-off between the two tasks?"
 (:func:`pareto_front` over a weight sweep) and "which weighting method wins on this data?"
 (:func:`face_off`, each method trained on the same data and seeds, with :func:`delta_m` against
-single-task baselines).
+single-task baselines), and the same question asked carefully (:func:`tuned_face_off`: every
+method at its best of one learning-rate grid chosen on validation rows, 95% intervals over seeds,
+a grouping of the methods that cannot be told from the best, and the tuned static front as the
+reference, all trained as one mixed population, :mod:`mtl.mixed`).
 """
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 
-from mtl.budget import Request, check_request
-from mtl.config import ConfigError, RunConfig, WeightingSpec
-from mtl.engine import Population, ProgressFn, StopFn, resolve_device, train_population
+from mtl.budget import (
+    DataShape,
+    Request,
+    check_request,
+    face_off_config,
+    population_seconds,
+)
+from mtl.config import ConfigError, RunConfig, WeightingSpec, check_range
+from mtl.data import Split, build_dataset, split_dataset, split_rows
+from mtl.engine import (
+    Population,
+    ProgressFn,
+    StopFn,
+    _Trainer,
+    resolve_device,
+    train_population,
+)
 from mtl.results import Result, full_log_limit, summary_split
+from mtl.stats import seeds_to_separate, t_interval, welch
+from mtl.weighting import METHODS, MethodContext
 
 OBJECTIVES: dict[str, bool] = {"mse": False, "accuracy": True}
 """Metric -> whether higher is better; the two objectives of the trade-off."""
@@ -341,3 +363,510 @@ def region_beyond_hull(
     step = np.where(idx >= 0, best[np.clip(idx, 0, None)], floor)
     high = np.maximum(step, chain)
     return pd.DataFrame({"mse": grid, "low": chain, "high": high})
+
+
+# ---------------------------------------------------------------- the tuned face-off
+
+LR_FACTORS: tuple[float, ...] = (1 / 3, 1.0, 3.0, 10.0)
+"""The learning-rate grid of a tuned face-off, as factors of the configuration's rate: half-decade
+steps from a third of it to ten times it (defaults are usually set cautiously low, so the grid
+reaches further up than down). Every method, the static front and the baselines get this grid."""
+
+VALIDATION_FRACTION = 0.2
+"""The share of the training rows a tuned face-off holds out to pick each method's setting."""
+
+FRONT_POINTS = 11
+"""α points of the tuned static front (0, 0.1, ..., 1; the ends are the single-task baselines)."""
+
+VALIDATION_STREAM = 0x5A11D
+"""Added to the data seed to draw the validation rows (a stream of its own, see
+:func:`validation_split`)."""
+
+LEVEL = 0.95
+"""Confidence level of the intervals and 1 - the significance level of the grouping."""
+
+
+def validation_split(cfg: RunConfig, fraction: float = VALIDATION_FRACTION) -> tuple[Split, Split]:
+    """The tuned face-off's data: ``(fit, test)`` splits sharing the same training rows.
+
+    The configuration's own split (:func:`mtl.data.split_dataset`) gives the training and test
+    rows; ``round(fraction x training rows)`` of the training rows, drawn by a permutation from
+    ``torch.Generator().manual_seed(data seed + VALIDATION_STREAM)``, are held out for validation.
+    The models train on the rest. ``fit`` holds those rows and the validation rows (as its
+    ``test`` part); ``test`` the same rows and the test rows. Both are standardised on the rows
+    the models train on. Deterministic: the same configuration gives the same rows.
+
+    Raises :class:`ConfigError` when the configuration has no test split (``data.test_fraction``
+    0: the face-off reports on held-out rows) or too few training rows to hold some out.
+    """
+    dataset = build_dataset(cfg.data)
+    if cfg.data.test_fraction <= 0:
+        raise ConfigError(
+            "data.test_fraction",
+            cfg.data.test_fraction,
+            "a test split (above 0): a tuned face-off picks settings on validation rows and "
+            "reports on test rows",
+        )
+    full = split_dataset(dataset, cfg.data.test_fraction, cfg.data.seed, False)
+    train_index = full.train_index
+    n_val = round(len(train_index) * fraction)
+    if n_val < 1 or len(train_index) - n_val < 2:
+        raise ConfigError(
+            "data.n_samples",
+            dataset.n_rows,
+            f"enough training rows to hold out {fraction:.0%} for validation",
+        )
+    order = torch.randperm(
+        len(train_index), generator=torch.Generator().manual_seed(cfg.data.seed + VALIDATION_STREAM)
+    )
+    val = train_index[order[:n_val]].sort().values
+    fit = train_index[order[n_val:]].sort().values
+    std_x, std_y = cfg.data.standardize, cfg.data.standardize_target
+    return (
+        split_rows(dataset, fit, val, std_x, std_y),
+        split_rows(dataset, fit, full.test_index, std_x, std_y),
+    )
+
+
+@dataclass(frozen=True)
+class TunedFaceOff:
+    """A tuned face-off: every method at its best learning rate, with noise made visible.
+
+    Attributes:
+        table: one row per method, best mean test Δm first: ``method``; ``lr`` (the chosen
+            learning rate) and ``lr_factor`` (it over the configuration's); ``val_delta_m`` (the
+            selection score); per metric ``mse``, ``accuracy`` and ``delta_m`` the mean over
+            seeds on the test rows with its 95% t-interval (``_mean``, ``_lo``, ``_hi``;
+            ``delta_m`` is the mean itself); ``group`` (``"best"``, ``"tied"``: Welch's test
+            cannot tell it from the best at 5%, or ``"behind"``); ``p_value`` (that test's);
+            ``seeds_needed`` (seeds per method at which its observed gap to the best would be
+            significant, NaN beyond 100 or for the best); ``front`` (``"beyond"``, ``"on"`` or
+            ``"behind"`` the tuned static front, see :func:`front_position`); ``cost`` (estimated
+            time per epoch relative to static weighting, from the work budget's measured cost
+            model); ``diverged`` (members, at the chosen rate, of ``len(seeds)``).
+        front: one row per α of the tuned static sweep: ``alpha``, its chosen ``lr``, the mean
+            test ``mse_mean``/``accuracy_mean``, ``delta_m`` and ``pareto`` (on the front).
+        summary: every member: ``method`` (``"static front"`` for the sweep), ``alpha`` (NaN
+            for methods), ``lr``, ``seed``, ``val_mse``, ``val_accuracy``, ``test_mse``,
+            ``test_accuracy``, ``diverged``.
+        baselines: the single-task baselines on the test rows (``mse``: regression alone,
+            ``accuracy``: classification alone), each at the rate its validation score chose.
+        val_baselines: the same on the validation rows (what selection compares against).
+        lrs: the learning-rate grid. seeds: the seeds. n_validation: validation rows.
+        verdict: the sentence placing the methods against the front.
+        hint: what more seeds would settle ('' when nothing is tied with the best).
+        seconds: wall time of the training.
+    """
+
+    table: pd.DataFrame
+    front: pd.DataFrame
+    summary: pd.DataFrame
+    baselines: dict[str, float]
+    val_baselines: dict[str, float]
+    lrs: tuple[float, ...]
+    seeds: tuple[int, ...]
+    n_validation: int
+    verdict: str
+    hint: str
+    seconds: float
+
+
+def tuned_face_off(
+    cfg: RunConfig,
+    methods: Sequence[str],
+    seeds: Sequence[int] = (0, 1, 2),
+    lrs: Sequence[float] | None = None,
+    on_progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+    *,
+    front_points: int = FRONT_POINTS,
+    validation: float = VALIDATION_FRACTION,
+    device: str | torch.device | None = None,
+) -> TunedFaceOff:
+    """Tune every method's learning rate on validation rows and compare them on test rows.
+
+    Protocol (the fair comparison Kurin et al., 2022 and Xin et al., 2022 ask for):
+
+    1. Rows: :func:`validation_split` holds out ``validation`` of the training rows; the models
+       train on the rest; the test rows are only used for the report.
+    2. Grid: every method, every α of the static front (``front_points`` values from 0 to 1, the
+       ends being the single-task baselines) gets the same learning rates ``lrs`` (default: the
+       configuration's times :data:`LR_FACTORS`) and the same ``seeds``. Methods keep their
+       papers' default hyper-parameters (the configuration's own method keeps its, static keeps
+       the configuration's weights). All of it is one mixed population (:mod:`mtl.mixed`): one
+       batched training for methods x rates x seeds members.
+    3. Selection: the baselines pick their rate by their own validation figure (regression alone:
+       lowest mean MSE; classification alone: highest mean accuracy). Every method and every α
+       picks the rate with the best **validation Δm** (:func:`delta_m` of its mean validation MSE
+       and accuracy against the validation baselines); rates where a seed diverged are skipped
+       unless all are.
+    4. Report on the test rows at the chosen rate: per seed MSE, accuracy and Δm (against the
+       baselines' test figures), their mean and 95% t-interval over the seeds; the grouping by
+       Welch's two-sided t-test at 5% on the per-seed Δm against the best method (highest mean):
+       methods it cannot tell apart are ``"tied"``; the ``hint`` says how many seeds would
+       settle the closest ties (:func:`mtl.stats.seeds_to_separate`).
+    5. The tuned static front: the α points at their chosen rates, Pareto-filtered on mean test
+       MSE and accuracy; each method is placed against it (:func:`front_position`) and
+       ``verdict`` says which land beyond it, on it (within noise) or behind it.
+
+    The whole population is priced before anything trains (:class:`mtl.budget.Request`
+    ``tuned_face_off``). A method that reads the shared representation's gradients (GradDrop,
+    MGDA-UB; :func:`reads_representation`) trains its rates x seeds in a population of its own,
+    on the same rows (:mod:`mtl.mixed` cannot mix it with the rest). ``on_progress(done,
+    total)`` counts epochs over the populations.
+    """
+    start = time.perf_counter()
+    where = resolve_device(device)
+    if not methods:
+        raise ConfigError("face_off.methods", list(methods), "at least one method")
+    if not seeds:
+        raise ConfigError("face_off.seeds", list(seeds), "at least one seed")
+    methods = tuple(dict.fromkeys(methods))
+    seeds = tuple(int(s) for s in seeds)
+    grid = tuple(cfg.optim.lr * f for f in LR_FACTORS) if lrs is None else tuple(map(float, lrs))
+    if not grid:
+        raise ConfigError("face_off.lrs", list(grid), "at least one learning rate")
+    for lr in grid:
+        check_range("optim.lr", lr)
+    alphas = tuple(i / (front_points - 1) for i in range(front_points))
+    check_request(Request.tuned_face_off(cfg, methods, len(seeds), len(grid), len(alphas)))
+    fit, test = validation_split(cfg, validation)
+    own = [m for m in methods if reads_representation(cfg, m)]
+    total = cfg.epochs * (1 + len(own))
+
+    def progress_from(offset: int) -> ProgressFn | None:
+        if on_progress is None:
+            return None
+        return lambda done, _total: on_progress(offset + done, total)
+
+    # members: each method x rate x seed, then each alpha x rate x seed (the static front); the
+    # methods that read the representation's gradients train in populations of their own
+    rows: list[dict[str, Any]] = []
+    specs: list[WeightingSpec] = []
+    weights: list[tuple[float, ...]] = []
+    for method in methods:
+        spec = face_off_config(cfg, method).weighting
+        for lr in grid:
+            for seed in seeds:
+                rows.append({"method": method, "alpha": math.nan, "lr": lr, "seed": seed})
+                specs.append(spec)
+                weights.append(spec.weights)
+    static = WeightingSpec()
+    for alpha in alphas:
+        for lr in grid:
+            for seed in seeds:
+                rows.append({"method": FRONT, "alpha": alpha, "lr": lr, "seed": seed})
+                specs.append(static)
+                weights.append((alpha, 1.0 - alpha))
+    summary = pd.DataFrame(rows)
+    for column in ("val_mse", "val_accuracy", "test_mse", "test_accuracy"):
+        summary[column] = math.nan
+    summary["diverged"] = False
+    log = max(1, 2 * len(rows))
+    parts = [(cfg, ~summary["method"].isin(own).to_numpy(), True)]
+    parts += [(face_off_config(cfg, m), (summary["method"] == m).to_numpy(), False) for m in own]
+    for i, (part_cfg, chosen, mixed) in enumerate(parts):
+        idx = np.flatnonzero(chosen)
+        population = Population(
+            weights=tuple(weights[j] for j in idx),
+            seeds=tuple(rows[j]["seed"] for j in idx),
+            lrs=tuple(rows[j]["lr"] for j in idx),
+            methods=tuple(specs[j] for j in idx) if mixed else None,
+        )
+        trainer = _Trainer(part_cfg, population, log, where, split=fit)
+        result = trainer.run(progress_from(i * cfg.epochs), should_stop)
+        diverged = result.summary["diverged"].to_numpy(dtype=bool)
+        test_mse, test_acc = _evaluate(trainer, test)
+        figures = {
+            "val_mse": result.summary["test_mse"].to_numpy(dtype=float),
+            "val_accuracy": result.summary["test_accuracy"].to_numpy(dtype=float),
+            "test_mse": test_mse,
+            "test_accuracy": test_acc,
+        }
+        for column, values in figures.items():
+            summary.loc[idx, column] = np.where(diverged, np.nan, values)
+        summary.loc[idx, "diverged"] = diverged
+    return _tuned_outcome(cfg, methods, summary, grid, seeds, len(fit.test_index), start)
+
+
+FRONT = "static front"
+"""The ``method`` of the static front's members in :attr:`TunedFaceOff.summary`."""
+
+
+def reads_representation(cfg: RunConfig, method: str) -> bool:
+    """Whether ``method``, as a face-off configures it, reads the shared representation's gradients.
+
+    Such a method (GradDrop, MGDA-UB) needs another backward pass than the rest, so a tuned
+    face-off trains it in a population of its own (:mod:`mtl.mixed` refuses it). What it reads
+    may depend on its hyper-parameters, so a one-member instance is asked.
+    """
+    spec = face_off_config(cfg, method).weighting
+    probe = METHODS[spec.method](
+        MethodContext(
+            n_members=1,
+            n_tasks=2,
+            base_weights=torch.tensor([spec.weights], dtype=torch.float32),
+            seeds=torch.zeros(1, dtype=torch.int64),
+            lr=cfg.optim.lr,
+            optimizer=cfg.optim.kind,
+            last_shared=slice(0, 1),
+            steps_per_epoch=1,
+        ),
+        **dict(spec.params),
+    )
+    return probe.gradients_of != "parameters"
+
+
+def _evaluate(trainer: _Trainer, split: Split) -> tuple[np.ndarray, np.ndarray]:
+    """Every member's final MSE and accuracy on ``split``'s held-out rows, as the recorder does.
+
+    The MSE is in the target's own units (a standardised target's predictions mapped back).
+    """
+    device = trainer.device
+    with torch.no_grad():
+        reg, logits = trainer.model.forward(split.x_test.to(device))
+        err = split.to_target_units(reg.cpu()) - split.y_reg_test_units
+        mse = err.square().mean(dim=(-2, -1))
+        accuracy = (logits.cpu().max(dim=-1).indices == split.y_cls_test).float().mean(-1)
+    return mse.numpy().astype(float), accuracy.numpy().astype(float)
+
+
+def _means(group: pd.DataFrame, split: str) -> dict[str, float]:
+    return {
+        "mse": float(group[f"{split}_mse"].mean()),
+        "accuracy": float(group[f"{split}_accuracy"].mean()),
+    }
+
+
+def _pick(by_lr: dict[float, pd.DataFrame], score: Any) -> float:
+    """The rate with the highest ``score(group)``; rates with a diverged seed come last."""
+
+    def key(lr: float) -> tuple[int, float]:
+        group = by_lr[lr]
+        value = score(group)
+        return (int(not group["diverged"].any()), value if math.isfinite(value) else -math.inf)
+
+    return max(by_lr, key=key)
+
+
+def _tuned_outcome(
+    cfg: RunConfig,
+    methods: tuple[str, ...],
+    summary: pd.DataFrame,
+    grid: tuple[float, ...],
+    seeds: tuple[int, ...],
+    n_validation: int,
+    start: float,
+) -> TunedFaceOff:
+    """Selection, intervals, grouping and the front from every member's figures."""
+    sweep = summary[summary["method"] == FRONT]
+
+    def by_lr(frame: pd.DataFrame) -> dict[float, pd.DataFrame]:
+        return {float(lr): g for lr, g in frame.groupby("lr", sort=True)}
+
+    reg_alone = by_lr(sweep[sweep["alpha"] == 1.0])
+    cls_alone = by_lr(sweep[sweep["alpha"] == 0.0])
+    reg_lr = _pick(reg_alone, lambda g: -g["val_mse"].mean())
+    cls_lr = _pick(cls_alone, lambda g: g["val_accuracy"].mean())
+    val_base = {
+        "mse": float(reg_alone[reg_lr]["val_mse"].mean()),
+        "accuracy": float(cls_alone[cls_lr]["val_accuracy"].mean()),
+    }
+    base = {
+        "mse": float(reg_alone[reg_lr]["test_mse"].mean()),
+        "accuracy": float(cls_alone[cls_lr]["test_accuracy"].mean()),
+    }
+
+    def val_score(g: pd.DataFrame) -> float:
+        return delta_m(_means(g, "val"), val_base, OBJECTIVES)
+
+    def chosen(frame: pd.DataFrame) -> tuple[float, pd.DataFrame]:
+        groups = by_lr(frame)
+        lr = _pick(groups, val_score)
+        return lr, groups[lr]
+
+    # the tuned static front
+    front_rows = []
+    for alpha, frame in sweep.groupby("alpha", sort=True):
+        lr, g = chosen(frame)
+        means = _means(g, "test")
+        front_rows.append(
+            {
+                "alpha": float(alpha),
+                "lr": lr,
+                "mse_mean": means["mse"],
+                "accuracy_mean": means["accuracy"],
+                "delta_m": delta_m(means, base, OBJECTIVES),
+            }
+        )
+    front = pd.DataFrame(front_rows)
+    front["pareto"] = pareto_front(front, minimize="mse_mean", maximize="accuracy_mean")
+
+    shape = DataShape.of(cfg.data)
+    n = len(grid) * len(seeds)
+    static_seconds = population_seconds(face_off_config(cfg, "static"), n, shape)
+    table_rows = []
+    per_seed: dict[str, list[float]] = {}
+    for method in methods:
+        lr, g = chosen(summary[summary["method"] == method])
+        dms = [
+            delta_m({"mse": m, "accuracy": a}, base, OBJECTIVES)
+            if math.isfinite(m) and math.isfinite(a)
+            else math.nan
+            for m, a in zip(g["test_mse"], g["test_accuracy"], strict=True)
+        ]
+        per_seed[method] = dms
+        mse = t_interval(list(g["test_mse"]), LEVEL)
+        acc = t_interval(list(g["test_accuracy"]), LEVEL)
+        dm = t_interval(dms, LEVEL)
+        table_rows.append(
+            {
+                "method": method,
+                "lr": lr,
+                "lr_factor": lr / cfg.optim.lr,
+                "val_delta_m": val_score(g),
+                "mse_mean": mse[0],
+                "mse_lo": mse[1],
+                "mse_hi": mse[2],
+                "accuracy_mean": acc[0],
+                "accuracy_lo": acc[1],
+                "accuracy_hi": acc[2],
+                "delta_m": dm[0],
+                "delta_m_lo": dm[1],
+                "delta_m_hi": dm[2],
+                "delta_m_sd": float(np.nanstd(dms, ddof=1)) if len(dms) > 1 else math.nan,
+                "cost": population_seconds(face_off_config(cfg, method), n, shape) / static_seconds,
+                "diverged": int(g["diverged"].sum()),
+            }
+        )
+    table = pd.DataFrame(table_rows).sort_values("delta_m", ascending=False, na_position="last")
+    table = table.reset_index(drop=True)
+    best = str(table["method"].iloc[0])
+    groups, p_values, needed = [], [], []
+    for method, sd, mean in zip(
+        table["method"], table["delta_m_sd"], table["delta_m"], strict=True
+    ):
+        if method == best:
+            groups.append("best")
+            p_values.append(math.nan)
+            needed.append(math.nan)
+            continue
+        _, _, p = welch(per_seed[best], per_seed[method])
+        tied = not (math.isfinite(p) and p < 1 - LEVEL)
+        groups.append("tied" if tied else "behind")
+        p_values.append(p)
+        best_sd = float(table["delta_m_sd"].iloc[0])
+        n_needed = seeds_to_separate(float(table["delta_m"].iloc[0] - mean), best_sd, float(sd))
+        needed.append(math.nan if n_needed is None else float(n_needed))
+    table["group"] = groups
+    table["p_value"] = p_values
+    table["seeds_needed"] = needed
+    table["front"] = [
+        front_position(row, front[front["pareto"]]) for row in table.itertuples(index=False)
+    ]
+    return TunedFaceOff(
+        table=table,
+        front=front,
+        summary=summary,
+        baselines=base,
+        val_baselines=val_base,
+        lrs=grid,
+        seeds=seeds,
+        n_validation=n_validation,
+        verdict=front_verdict(table),
+        hint=seeds_hint(table, len(seeds)),
+        seconds=time.perf_counter() - start,
+    )
+
+
+def front_position(row: Any, front: pd.DataFrame) -> str:
+    """Where a method's test figures lie against the tuned static front, given seed noise.
+
+    With ``row``'s 95% intervals (``mse_lo/hi``, ``accuracy_lo/hi``; the means when there is
+    one seed): ``"beyond"`` when even its pessimistic corner (highest MSE, lowest accuracy of
+    the intervals) is dominated by no front point, i.e. no tuned static weighting is at least as
+    good on both tasks beyond noise; ``"behind"`` when even its optimistic corner (lowest MSE,
+    highest accuracy) is dominated by a front point; otherwise ``"on"`` (within noise).
+    """
+
+    def corner(value: float, fallback: float) -> float:
+        return value if math.isfinite(value) else fallback
+
+    if not (math.isfinite(row.mse_mean) and math.isfinite(row.accuracy_mean)):
+        return "behind"
+    mse, acc = front["mse_mean"].to_numpy(float), front["accuracy_mean"].to_numpy(float)
+
+    def dominated(m: float, a: float) -> bool:
+        return bool((((mse <= m) & (acc >= a)) & ((mse < m) | (acc > a))).any())
+
+    worst = (corner(row.mse_hi, row.mse_mean), corner(row.accuracy_lo, row.accuracy_mean))
+    best = (corner(row.mse_lo, row.mse_mean), corner(row.accuracy_hi, row.accuracy_mean))
+    if not dominated(*worst):
+        return "beyond"
+    if dominated(*best):
+        return "behind"
+    return "on"
+
+
+def _labels(methods: Sequence[str]) -> str:
+    labels = [METHODS[m].label for m in methods]
+    if len(labels) <= 2:
+        return " and ".join(labels)
+    return ", ".join(labels[:-1]) + " and " + labels[-1]
+
+
+def front_verdict(table: pd.DataFrame) -> str:
+    """One sentence: which methods land beyond the tuned static front, on it, or behind it."""
+    parts: list[str] = []
+    for where in ("beyond", "on", "behind"):
+        chosen = list(table.loc[table["front"] == where, "method"])
+        if not chosen:
+            continue
+        one = len(chosen) == 1
+        verb, them = ("lands", "it") if one else ("land", "them")
+        front = "it" if parts else "the tuned static front"
+        words = {
+            "beyond": f"beyond {front} (no tuned static weighting matches {them} on both tasks, "
+            "beyond seed noise)",
+            "on": f"on {front} within seed noise",
+            "behind": f"behind {front} (a tuned static weighting beats {them} on both tasks "
+            "beyond noise)",
+        }[where]
+        parts.append(f"{_labels(chosen)} {verb} {words}")
+    if not parts:
+        return ""
+    text = "; ".join(parts) + "."
+    return text[0].upper() + text[1:]
+
+
+def seeds_hint(table: pd.DataFrame, seeds: int, most: int = 10) -> str:
+    """What more seeds would settle: the ties with the best that up to ``most`` seeds resolve."""
+    tied = table[table["group"] == "tied"]
+    if tied.empty:
+        return ""
+    best = METHODS[str(table["method"].iloc[0])].label
+    within = tied[tied["seeds_needed"] <= most]
+    beyond = len(tied) - len(within)
+    if seeds < 2:
+        return (
+            f"With one seed nothing can be told apart: run at least 2 (better 3 or more) seeds "
+            f"to see which methods differ from {best}."
+        )
+    parts = []
+    if not within.empty:
+        n = int(within["seeds_needed"].min())
+        closest = within.loc[within["seeds_needed"] == n, "method"]
+        if n > seeds:
+            parts.append(
+                f"with about {n} seeds (now {seeds}), {_labels(list(closest))} would likely "
+                f"separate from {best} if the gaps seen here are real"
+            )
+    if beyond:
+        parts.append(
+            f"{beyond} tied method(s) differ from {best} by less than seed noise would let "
+            f"{most} seeds detect: treat them as equivalent here"
+        )
+    if not parts:
+        return ""
+    text = "; ".join(parts) + "."
+    return text[0].upper() + text[1:]

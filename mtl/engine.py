@@ -70,12 +70,13 @@ from functools import cached_property
 import torch
 
 from mtl.budget import DataShape, check_population
-from mtl.config import MAX_MEMBERS, TASKS, ConfigError, RunConfig
+from mtl.config import MAX_MEMBERS, TASKS, ConfigError, RunConfig, WeightingSpec
 from mtl.counter_rng import STREAM_BATCHES, permutations
 from mtl.data import Split, build_dataset, split_dataset
 from mtl.losses import classification_loss, regression_loss
+from mtl.mixed import MixedMethod
 from mtl.models import PopulationModel
-from mtl.optim import make_optimizer
+from mtl.optim import make_optimizer, member_rates
 from mtl.results import Recorder, Result, log_stride
 from mtl.weighting import METHODS, MethodContext, WeightingMethod
 from mtl.weighting.gradient import gram_matrix
@@ -138,16 +139,33 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
 
 @dataclass(frozen=True)
 class Population:
-    """Per-member values: static task weights ``[K][T]`` and seeds ``[K]``."""
+    """Per-member values: static task weights ``[K][T]`` and seeds ``[K]``.
+
+    A *mixed* population also gives each member its own learning rate (``lrs``, else every
+    member uses ``cfg.optim.lr``) and its own weighting method (``methods``: one
+    :class:`~mtl.config.WeightingSpec` per member, whose ``weights`` are ignored in favour of
+    ``weights``; else every member uses ``cfg.weighting``). A mixed population trains each member
+    exactly as its solo run would (:mod:`mtl.mixed`); ``None`` keeps the single-method fast path.
+    """
 
     weights: tuple[tuple[float, ...], ...]
     seeds: tuple[int, ...]
+    lrs: tuple[float, ...] | None = None
+    methods: tuple[WeightingSpec, ...] | None = None
 
     def __post_init__(self) -> None:
         if len(self.weights) != len(self.seeds) or not self.seeds:
             raise ConfigError("population", len(self.seeds), "one weight pair per seed, K >= 1")
         if len(self.seeds) > MAX_MEMBERS:
             raise ConfigError("population.members", len(self.seeds), f"at most {MAX_MEMBERS}")
+        if self.lrs is not None and len(self.lrs) != len(self.seeds):
+            raise ConfigError(
+                "population.lrs", len(self.lrs), f"one per member ({len(self.seeds)})"
+            )
+        if self.methods is not None and len(self.methods) != len(self.seeds):
+            raise ConfigError(
+                "population.methods", len(self.methods), f"one per member ({len(self.seeds)})"
+            )
 
 
 @dataclass
@@ -195,16 +213,26 @@ class _Trainer:
         population: Population,
         log_limit: int | None = None,
         device: torch.device | None = None,
+        split: Split | None = None,
     ) -> None:
+        """Build the population's model, method, optimizer and data.
+
+        ``split`` replaces the configuration's own train/test split (a tuned face-off trains on
+        the training rows less a validation part, which it evaluates as the "test" split).
+        """
         self.cfg = cfg
         self.device = torch.device("cpu") if device is None else device
-        dataset = build_dataset(cfg.data)
-        cpu_split = split_dataset(
-            dataset,
-            cfg.data.test_fraction,
-            cfg.data.seed,
-            cfg.data.standardize,
-            cfg.data.standardize_target,
+        dataset = build_dataset(cfg.data) if split is None else split.dataset
+        cpu_split = (
+            split_dataset(
+                dataset,
+                cfg.data.test_fraction,
+                cfg.data.seed,
+                cfg.data.standardize,
+                cfg.data.standardize_target,
+            )
+            if split is None
+            else split
         )
         dev = self.device
         self.split: Split = (
@@ -255,23 +283,30 @@ class _Trainer:
                 n_classes=dataset.n_classes,
             ),
         )
-        self.method: WeightingMethod = METHODS[cfg.weighting.method](
-            MethodContext(
-                n_members=k,
-                n_tasks=len(TASKS),
-                base_weights=torch.tensor(population.weights, dtype=torch.float32),
-                seeds=self.seeds,
-                lr=cfg.optim.lr,
-                optimizer=cfg.optim.kind,
-                last_shared=self.model.last_shared_slice(),
-                steps_per_epoch=self.steps_per_epoch,
-                scale=cfg.weighting.scale,
-            ),
-            **dict(cfg.weighting.params),
+        ctx = MethodContext(
+            n_members=k,
+            n_tasks=len(TASKS),
+            base_weights=torch.tensor(population.weights, dtype=torch.float32),
+            seeds=self.seeds,
+            lr=cfg.optim.lr if population.lrs is None else member_rates(population.lrs),
+            optimizer=cfg.optim.kind,
+            last_shared=self.model.last_shared_slice(),
+            steps_per_epoch=self.steps_per_epoch,
+            scale=cfg.weighting.scale,
         )
+        if population.methods is None:
+            self.method: WeightingMethod = METHODS[cfg.weighting.method](
+                ctx, **dict(cfg.weighting.params)
+            )
+        else:
+            self.method = MixedMethod(ctx, population.methods)
         self.reg_loss = regression_loss(cfg.loss)
         self.cls_loss = classification_loss(cfg.loss)
-        self.optimizer = make_optimizer(cfg.optim, self.model.theta)
+        self.optimizer = make_optimizer(
+            cfg.optim,
+            self.model.theta,
+            None if population.lrs is None else member_rates(population.lrs, self.device),
+        )
         self.l2_scale = 2 * cfg.loss.l2 * self.model.decay if cfg.loss.l2 > 0 else None
         s = cpu_split  # the recorder works on the CPU
         targets = {"train": (s.y_reg_train_units, s.y_cls_train)}  # metrics in the target's units
@@ -524,6 +559,7 @@ def train_population(
     should_stop: StopFn | None = None,
     log_limit: int | None = None,
     device: str | torch.device | None = None,
+    split: Split | None = None,
 ) -> Result:
     """Train every member of ``population`` under ``cfg`` in one batched computation.
 
@@ -533,8 +569,9 @@ def train_population(
     the member-epochs logged in full before the log turns coarse
     (:func:`mtl.results.log_stride`; default :func:`mtl.results.full_log_limit`). ``device`` is
     where to compute (see :func:`resolve_device`; ``None`` reads ``MTL_DEVICE``, else the CPU);
-    the result is the same CPU frames whatever the device.
+    the result is the same CPU frames whatever the device. ``split`` replaces the split that
+    ``cfg.data`` describes (its ``test`` rows are evaluated as the result's ``test`` split).
     """
-    return _Trainer(cfg, population, log_limit, resolve_device(device)).run(
+    return _Trainer(cfg, population, log_limit, resolve_device(device), split).run(
         on_progress, should_stop
     )

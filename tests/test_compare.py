@@ -128,3 +128,172 @@ def test_brute_force_helper_agrees_on_all_small_cases():
         for acc in itertools.product(values, repeat=3):
             frame = pd.DataFrame({"test_mse": mse, "test_accuracy": acc})
             assert list(pareto_front(frame)) == _brute_force_front(list(mse), list(acc))
+
+
+# ---------------------------------------------------------------- the tuned face-off
+
+from mtl.compare import (  # noqa: E402
+    FRONT,
+    front_position,
+    tuned_face_off,
+    validation_split,
+)
+from mtl.engine import Population, train_population  # noqa: E402
+
+TUNED_CFG = mtl.preset("conflicting").with_(epochs=25)
+TUNED_METHODS = ("static", "famo", "pcgrad")
+
+
+@pytest.fixture(scope="module")
+def tuned():
+    return tuned_face_off(TUNED_CFG, TUNED_METHODS, seeds=(0, 1, 2), front_points=3)
+
+
+def test_validation_split_is_carved_from_the_training_rows():
+    fit, test = validation_split(TUNED_CFG)
+    again, _ = validation_split(TUNED_CFG)
+    full = mtl.data.split_dataset(
+        mtl.data.build_dataset(TUNED_CFG.data), 0.25, TUNED_CFG.data.seed, True
+    )
+    fit_rows, val_rows = set(fit.train_index.tolist()), set(fit.test_index.tolist())
+    assert fit_rows.isdisjoint(val_rows)
+    assert fit_rows | val_rows == set(full.train_index.tolist())
+    assert len(val_rows) == round(0.2 * len(full.train_index))
+    assert set(test.test_index.tolist()) == set(full.test_index.tolist())
+    assert test.train_index.tolist() == fit.train_index.tolist()
+    assert again.test_index.tolist() == fit.test_index.tolist()  # deterministic
+    # standardised on the rows the models train on
+    assert fit.x_train.mean(0).abs().max() < 1e-5
+    with pytest.raises(mtl.ConfigError, match="test_fraction"):
+        validation_split(TUNED_CFG.with_(**{"data.test_fraction": 0.0}))
+
+
+def test_tuned_members_equal_their_solo_runs_on_the_fit_rows(tuned):
+    fit, _ = validation_split(TUNED_CFG)
+    s = tuned.summary
+    row = s[(s.method == "famo") & (s.lr == tuned.lrs[2]) & (s.seed == 1)].iloc[0]
+    cfg = TUNED_CFG.with_(**{"weighting.method": "famo", "optim.lr": tuned.lrs[2]}, seed=1)
+    solo = train_population(cfg, Population(weights=((0.5, 0.5),), seeds=(1,)), split=fit)
+    assert row.val_mse == pytest.approx(solo.summary.test_mse[0], rel=1e-5)
+    assert row.val_accuracy == pytest.approx(solo.summary.test_accuracy[0], abs=1e-6)
+
+
+def test_tuned_face_off_picks_each_rate_by_validation_delta_m(tuned):
+    s, base = tuned.summary, tuned.val_baselines
+    assert len(s) == (len(TUNED_METHODS) + 3) * 4 * 3
+    for row in tuned.table.itertuples():
+        rows = s[s.method == row.method]
+        scores = {
+            lr: delta_m(
+                {"mse": g.val_mse.mean(), "accuracy": g.val_accuracy.mean()}, base, OBJECTIVES
+            )
+            for lr, g in rows.groupby("lr")
+        }
+        assert row.lr == max(scores, key=scores.get)
+        assert row.val_delta_m == pytest.approx(scores[row.lr])
+        at = rows[rows.lr == row.lr]
+        assert row.mse_mean == pytest.approx(at.test_mse.mean())
+        assert row.accuracy_mean == pytest.approx(at.test_accuracy.mean())
+        expected = delta_m(
+            {"mse": row.mse_mean, "accuracy": row.accuracy_mean}, tuned.baselines, OBJECTIVES
+        )
+        assert row.delta_m == pytest.approx(expected)
+        assert row.mse_lo < row.mse_mean < row.mse_hi
+
+
+def test_tuned_baselines_are_the_tuned_single_task_members(tuned):
+    s = tuned.summary
+    reg = s[(s.method == FRONT) & (s.alpha == 1.0)]
+    best = reg.groupby("lr").val_mse.mean().idxmin()
+    assert tuned.baselines["mse"] == pytest.approx(reg[reg.lr == best].test_mse.mean())
+    cls = s[(s.method == FRONT) & (s.alpha == 0.0)]
+    best = cls.groupby("lr").val_accuracy.mean().idxmax()
+    assert tuned.val_baselines["accuracy"] == pytest.approx(cls[cls.lr == best].val_accuracy.mean())
+
+
+def test_tuned_grouping_is_welch_against_the_best(tuned):
+    stats = pytest.importorskip("scipy.stats")
+    table, s = tuned.table, tuned.summary
+    assert list(table.delta_m) == sorted(table.delta_m, reverse=True)
+    assert table.group.iloc[0] == "best"
+
+    def per_seed(row):
+        at = s[(s.method == row.method) & (s.lr == row.lr)]
+        return [
+            delta_m({"mse": m, "accuracy": a}, tuned.baselines, OBJECTIVES)
+            for m, a in zip(at.test_mse, at.test_accuracy, strict=True)
+        ]
+
+    best = per_seed(table.iloc[0])
+    for row in table.iloc[1:].itertuples():
+        p = stats.ttest_ind(best, per_seed(row), equal_var=False).pvalue
+        assert row.p_value == pytest.approx(p)
+        assert row.group == ("tied" if p >= 0.05 else "behind")
+
+
+def test_tuned_front_and_positions(tuned):
+    front = tuned.front
+    assert list(front.alpha) == [0.0, 0.5, 1.0]
+    assert list(front.pareto) == list(pareto_front(front, "mse_mean", "accuracy_mean"))
+    assert set(tuned.table.front) <= {"beyond", "on", "behind"}
+    assert tuned.verdict
+    # by hand: a front of one point (mse 1, accuracy 0.8)
+    one = pd.DataFrame({"mse_mean": [1.0], "accuracy_mean": [0.8]})
+
+    def at(mse, lo, hi, acc, alo, ahi):
+        return pd.Series(
+            {
+                "mse_mean": mse,
+                "mse_lo": lo,
+                "mse_hi": hi,
+                "accuracy_mean": acc,
+                "accuracy_lo": alo,
+                "accuracy_hi": ahi,
+            }
+        )
+
+    assert front_position(at(0.8, 0.7, 0.9, 0.85, 0.82, 0.88), one) == "beyond"
+    assert front_position(at(1.3, 1.2, 1.4, 0.7, 0.65, 0.75), one) == "behind"
+    assert front_position(at(1.05, 0.9, 1.2, 0.79, 0.75, 0.83), one) == "on"
+
+
+def test_tuned_cost_is_relative_to_static(tuned):
+    cost = tuned.table.set_index("method").cost
+    assert cost["static"] == pytest.approx(1.0)
+    assert cost["pcgrad"] > 1.0
+
+
+def test_tuned_face_off_is_priced_before_training(monkeypatch):
+    from mtl.budget import Request, WorkBudgetError, price, set_work_budget
+
+    quote = price(Request.tuned_face_off(TUNED_CFG, TUNED_METHODS, 3, 4, 3))
+    assert quote.seconds > price(Request.face_off(TUNED_CFG, TUNED_METHODS, 3)).seconds / 4
+    set_work_budget(quote.seconds / 2)
+    try:
+        with pytest.raises(WorkBudgetError, match="tuned face-off"):
+            tuned_face_off(TUNED_CFG, TUNED_METHODS, seeds=(0, 1, 2), front_points=3)
+    finally:
+        set_work_budget(None)
+
+
+def test_front_verdict_and_seeds_hint_by_hand():
+    from mtl.compare import front_verdict, seeds_hint
+
+    table = pd.DataFrame(
+        {
+            "method": ["famo", "static", "mgda"],
+            "front": ["beyond", "on", "behind"],
+            "group": ["best", "tied", "behind"],
+            "seeds_needed": [np.nan, 6.0, np.nan],
+        }
+    )
+    assert front_verdict(table) == (
+        "FAMO lands beyond the tuned static front (no tuned static weighting matches it on both "
+        "tasks, beyond seed noise); Static weights lands on it within seed noise; MGDA lands "
+        "behind it (a tuned static weighting beats it on both tasks beyond noise)."
+    )
+    assert seeds_hint(table, 3).startswith("With about 6 seeds (now 3), Static weights would")
+    assert seeds_hint(table, 1).startswith("With one seed nothing can be told apart")
+    assert seeds_hint(table.assign(group=["best", "behind", "behind"]), 3) == ""
+    far = table.assign(seeds_needed=[np.nan, np.nan, np.nan])
+    assert "treat them as equivalent" in seeds_hint(far, 3)

@@ -51,8 +51,9 @@ from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 import mtl
-from mtl.compare import FaceOff
+from mtl.compare import FaceOff, TunedFaceOff
 from mtl.compare import face_off as run_face_off
+from mtl.compare import tuned_face_off as run_tuned_face_off
 from mtl.engine import Cancelled, ProgressFn, StopFn
 from mtl.runtime import release_memory
 from mtl.sweeps import DEFAULT_GRID, seeds_from
@@ -307,3 +308,50 @@ def face_off(request: FaceOffRequest) -> FaceOff:
     every = max(r.log_every for r in [*outcome.results.values(), outcome.baseline])
     coarse_note(every, len(outcome.summary), request.cfg.epochs)
     return outcome
+
+
+# ---------------------------------------------------------------- the tuned face-off
+
+
+@dataclass(frozen=True)
+class TunedRequest:
+    """A tuned face-off the person asked for: the configuration, the methods and the seeds."""
+
+    cfg: mtl.RunConfig
+    methods: tuple[str, ...]
+    seeds: int
+
+    @property
+    def key(self) -> str:
+        """The cache key: the config's key, the methods and the seeds."""
+        return f"{cache_key(self.cfg)}|tuned|methods={','.join(self.methods)}|seeds={self.seeds}"
+
+
+@st.cache_data(max_entries=MAX_COMPARISONS, show_spinner=False)
+def _tuned(key: str, _request: TunedRequest) -> TunedFaceOff:
+    """Run the tuned face-off ``_request`` (identified by ``key``) with a progress bar."""
+    return _compute(
+        f"Tuned face-off of {len(_request.methods)} methods and the static front",
+        lambda progress, stop: run_tuned_face_off(
+            _request.cfg,
+            _request.methods,
+            seeds_from(_request.cfg, _request.seeds),
+            on_progress=progress,
+            should_stop=stop,
+        ),
+    )
+
+
+def tuned_face_off(request: TunedRequest) -> TunedFaceOff:
+    """The tuned face-off's outcome (:class:`mtl.compare.TunedFaceOff`), cached.
+
+    Like :func:`face_off`, the methods run in :data:`~mtl.weighting.METHODS` order, so one set
+    of methods is one cache entry.
+    """
+    ordered = tuple(m for m in METHODS if m in request.methods)
+    canonical = TunedRequest(request.cfg, ordered, request.seeds)
+    try:
+        with _releasing():
+            return _tuned(canonical.key, canonical)
+    except Cancelled:
+        _cancelled()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mtl.data import article, autompg, iris, linear, notebook, penguins, synthetic
-from mtl.data.base import Dataset, Split, split_dataset
+from mtl.data.base import Dataset, Split, split_dataset, split_rows
 from mtl.data.csv_import import MAX_BYTES, MAX_COLUMNS, MAX_ROWS, load_csv
 from mtl.data.registry import DatasetEntry
 
@@ -51,4 +51,5 @@ __all__ = [
     "build_dataset",
     "load_csv",
     "split_dataset",
+    "split_rows",
 ]

@@ -179,6 +179,23 @@ def split_dataset(
     else:
         order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     test_index, train_index = order[:n_test].sort().values, order[n_test:].sort().values
+    return split_rows(dataset, train_index, test_index, standardize, standardize_target)
+
+
+def split_rows(
+    dataset: Dataset,
+    train_index: torch.Tensor,
+    test_index: torch.Tensor,
+    standardize: bool,
+    standardize_target: bool = False,
+) -> Split:
+    """The :class:`Split` training on rows ``train_index`` and holding out ``test_index``.
+
+    What :func:`split_dataset` does once it has drawn the rows, and what a tuned face-off uses
+    for its validation rows: features (and, with ``standardize_target``, the regression targets)
+    standardised on the training rows' mean and population standard deviation; a constant column
+    keeps std 1.
+    """
     x_train = dataset.x[train_index]
     d = dataset.n_features
     if standardize:

@@ -92,7 +92,9 @@ class MethodContext:
         n_tasks: T.
         base_weights: ``[K, T]`` the configured static weights of each member.
         seeds: ``[K]`` int64 member seeds, for methods that draw random numbers.
-        lr: the model optimizer's learning rate (methods with learnable state may use it).
+        lr: the model optimizer's learning rate (methods with learnable state may use it): one
+            float, or in a mixed population whose members differ in it a ``[K, 1]`` float64
+            tensor of each member's rate (arithmetic with it broadcasts over the tasks).
         optimizer: ``"sgd"`` or ``"adam"``, the model optimizer's kind.
         last_shared: the slice of the flattened shared-parameter axis P that holds the last shared
             layer (GradNorm measures gradient norms there).
@@ -106,7 +108,7 @@ class MethodContext:
     n_tasks: int
     base_weights: torch.Tensor
     seeds: torch.Tensor
-    lr: float
+    lr: float | torch.Tensor
     optimizer: str
     last_shared: slice
     steps_per_epoch: int

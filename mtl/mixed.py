@@ -1,0 +1,186 @@
+"""Mixed populations: members of one population that differ in weighting method and learning rate.
+
+A face-off that tunes every method's learning rate trains methods x rates x seeds members. One
+population per method (or per method and rate) pays the engine's fixed per-step cost (Python and
+torch overhead, which dominates these small models) once per population; one *mixed* population
+pays it once, and the members' arithmetic is batched as usual. The engine takes a mixed
+population as :class:`mtl.engine.Population` with ``lrs`` (one learning rate per member: the
+optimizers in :mod:`mtl.optim` take a ``[K, 1]`` rate tensor) and ``methods`` (one
+:class:`~mtl.config.WeightingSpec` per member), and weights it with :class:`MixedMethod`.
+
+:class:`MixedMethod` is a composite weighting method: it owns one sub-method per *group*, a
+maximal run of consecutive members with the same method and hyper-parameters (so a group is a
+contiguous slice, and slicing is a view). Each sub-method is built with a
+:class:`~mtl.weighting.MethodContext` of its own members (their static weights, seeds and
+learning rates; a group whose members share one rate gets it as a float, as a solo run would), so
+its state (FAMO's logits, GradNorm's weights, uncertainty's log-variances, RLW's seeded draws) is
+exactly the state it would have alone. Per step:
+
+- :meth:`MixedMethod.weights` concatenates the groups' ``[k_i, T]`` weights, each computed from
+  the group's slice of the losses, gradients and Gram matrix (a gradient-based sub-method gets
+  the Gram matrix, a loss-based one ``None``, as alone);
+- :meth:`MixedMethod.head_weights` concatenates each sub-method's own head weights;
+- ``after_step`` and ``epoch_end`` pass each group its slice.
+
+The engine then combines as usual. On the shared parameters a member's direction is
+``sum_t w_t g_t`` whether its method combines losses (``backward()`` on the weighted sum) or
+gradients (the TorchJD convention), so when any group combines gradients the composite declares
+``combines = "gradients"`` and the engine's one batched ``w @ G`` serves every member; the heads
+get ``sum_t h_t g_t`` with each group's head weights ``h``, exactly as alone. The only difference
+from a solo run is float rounding in that product (one matrix product instead of a sum of two
+scaled vectors), far below the 1e-5 to which members are tested equal to their solo runs
+(``tests/test_mixed.py``).
+
+Excluded: a sub-method that reads gradients of the shared *representation*
+(``gradients_of == "representation"``: MGDA with ``upper_bound``) needs a different backward
+pass than the others, so a mixed population refuses it (:class:`~mtl.errors.ConfigError`);
+train it in a population of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from mtl.config import WeightingSpec
+from mtl.errors import ConfigError
+from mtl.weighting import METHODS, MethodContext, WeightingMethod
+
+
+def groups_of(
+    specs: Sequence[WeightingSpec],
+) -> list[tuple[str, tuple[tuple[str, Any], ...], slice]]:
+    """Maximal runs of consecutive members with the same method and hyper-parameters.
+
+    Returns ``(method, params, members)`` per run, ``members`` a slice of the member axis.
+    """
+    runs: list[tuple[str, tuple[tuple[str, Any], ...], slice]] = []
+    start = 0
+    for i in range(1, len(specs) + 1):
+        if i == len(specs) or (specs[i].method, specs[i].params) != (
+            specs[start].method,
+            specs[start].params,
+        ):
+            runs.append((specs[start].method, specs[start].params, slice(start, i)))
+            start = i
+    return runs
+
+
+def _sub_context(ctx: MethodContext, members: slice) -> MethodContext:
+    """The context a group's sub-method sees: its own members' weights, seeds and rates."""
+    lr = ctx.lr
+    if isinstance(lr, torch.Tensor):
+        rates = lr[members]
+        lr = float(rates[0, 0]) if bool((rates == rates[0, 0]).all()) else rates
+    return MethodContext(
+        n_members=members.stop - members.start,
+        n_tasks=ctx.n_tasks,
+        base_weights=ctx.base_weights[members],
+        seeds=ctx.seeds[members],
+        lr=lr,
+        optimizer=ctx.optimizer,
+        last_shared=ctx.last_shared,
+        steps_per_epoch=ctx.steps_per_epoch,
+        scale=ctx.scale,
+    )
+
+
+class MixedMethod(WeightingMethod):
+    """One sub-method per group of consecutive members (see the module docstring)."""
+
+    name = "mixed"
+    label = "Mixed population"
+
+    def __init__(self, ctx: MethodContext, specs: Sequence[WeightingSpec]) -> None:
+        """Build each group's sub-method from ``specs`` (one per member, in member order)."""
+        super().__init__(ctx)
+        if len(specs) != ctx.n_members:
+            raise ConfigError("population.methods", len(specs), f"one per member ({ctx.n_members})")
+        self.groups: list[tuple[slice, WeightingMethod]] = []
+        for method, params, members in groups_of(specs):
+            sub = METHODS[method](_sub_context(ctx, members), **dict(params))
+            if sub.gradients_of != "parameters":
+                raise ConfigError(
+                    "population.methods",
+                    f"{method} {dict(params)}",
+                    "methods that read the shared parameters' gradients (a method reading the "
+                    "representation's, such as MGDA-UB, trains in a population of its own)",
+                )
+            self.groups.append((members, sub))
+        subs = [sub for _, sub in self.groups]
+        self.kind = "gradient" if any(s.kind == "gradient" for s in subs) else "loss"  # type: ignore[misc]
+        self.combines = (  # type: ignore[misc]
+            "gradients" if any(s.combines == "gradients" for s in subs) else "losses"
+        )
+        self.single = len(self.groups) == 1
+
+    def weights(
+        self,
+        losses: torch.Tensor,
+        grads: torch.Tensor,
+        step: int,
+        gram: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Each group's weights from its slice, concatenated in member order (float32)."""
+        parts = [
+            sub.weights(
+                losses[m],
+                grads[m],
+                step,
+                gram=gram[m] if gram is not None and sub.kind == "gradient" else None,
+            )
+            for m, sub in self.groups
+        ]
+        return torch.cat([p.to(torch.float32) for p in parts])
+
+    def head_weights(
+        self, weights: torch.Tensor, losses: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Each group's own head weights, concatenated."""
+        return torch.cat(
+            [
+                sub.head_weights(weights[m], None if losses is None else losses[m]).to(weights)
+                for m, sub in self.groups
+            ]
+        )
+
+    def shared_direction(
+        self, losses: torch.Tensor, grads: torch.Tensor, weights: torch.Tensor
+    ) -> torch.Tensor | None:
+        """The groups' shared directions ``[K, P_shared]``, or ``None`` when no group has its own.
+
+        A group whose method supplies its own direction (MoCo, DB-MTL) gives it; the others get
+        ``sum_t w_t g_t`` of their members, what the engine would form for them.
+        """
+        parts = [sub.shared_direction(losses[m], grads[m], weights[m]) for m, sub in self.groups]
+        if all(part is None for part in parts):
+            return None
+        return torch.cat(
+            [
+                torch.bmm(weights[m].unsqueeze(1).to(grads.dtype), grads[m]).squeeze(1)
+                if part is None
+                else part.to(grads.dtype)
+                for (m, _), part in zip(self.groups, parts, strict=True)
+            ]
+        )
+
+    def after_step(
+        self,
+        losses: torch.Tensor,
+        grads: torch.Tensor | None = None,
+        gram: torch.Tensor | None = None,
+    ) -> None:
+        """Pass each group its slice of the step's inputs."""
+        for m, sub in self.groups:
+            sub.after_step(
+                losses[m],
+                None if grads is None else grads[m],
+                gram[m] if gram is not None and sub.kind == "gradient" else None,
+            )
+
+    def epoch_end(self, epoch: int, mean_losses: torch.Tensor) -> None:
+        """Pass each group its members' mean losses."""
+        for m, sub in self.groups:
+            sub.epoch_end(epoch, mean_losses[m])

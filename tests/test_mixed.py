@@ -1,0 +1,149 @@
+"""Mixed populations: every member trains exactly as its solo run (same method, lr and seed)."""
+
+import pytest
+import torch
+
+import mtl
+from mtl.config import WeightingSpec
+from mtl.engine import Population, train_population
+from mtl.mixed import MixedMethod, groups_of
+from mtl.optim import FlatAdam, FlatSGD, member_rates
+
+CFG = mtl.preset("conflicting").with_(epochs=40)
+
+# stateful (famo, gradnorm, uncertainty and imtl, the last two reading the learning rate),
+# gradient-combining (mgda, pcgrad), seeded (rlw) and plain static with its configured weights
+METHODS = ("static", "famo", "gradnorm", "mgda", "pcgrad", "uncertainty", "imtl", "rlw")
+LRS = (0.003, 0.03)
+SEEDS = (1, 2)
+COLUMNS = ("train_mse", "train_accuracy", "test_mse", "test_accuracy")
+
+
+def _members() -> list[tuple[str, float, int, tuple[float, float]]]:
+    members = []
+    for method in METHODS:
+        for lr in LRS:
+            for seed in SEEDS:
+                weights = (0.7, 0.3) if method == "static" else (0.5, 0.5)
+                members.append((method, lr, seed, weights))
+    return members
+
+
+@pytest.fixture(scope="module")
+def mixed() -> mtl.Result:
+    members = _members()
+    population = Population(
+        weights=tuple(w for *_, w in members),
+        seeds=tuple(s for _, _, s, _ in members),
+        lrs=tuple(lr for _, lr, _, _ in members),
+        methods=tuple(WeightingSpec(method=m) for m, *_ in members),
+    )
+    return train_population(CFG, population)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_member_equals_its_solo_run(mixed, method):
+    for i, (name, lr, seed, weights) in enumerate(_members()):
+        if name != method:
+            continue
+        spec = WeightingSpec(method=name, weights=weights)
+        solo = mtl.train(CFG.with_(weighting=spec, seed=seed, **{"optim.lr": lr}))
+        row, alone = mixed.summary.iloc[i], solo.summary.iloc[0]
+        for column in COLUMNS:
+            assert row[column] == pytest.approx(alone[column], rel=1e-5, abs=1e-7), (
+                name,
+                lr,
+                seed,
+                column,
+            )
+        # the weights in force at every epoch too (dynamic methods' state evolves alike)
+        hist = mixed.history
+        mine = hist[(hist.member == i) & (hist.split == "train")].weight.to_numpy()
+        theirs = solo.history[solo.history.split == "train"].weight.to_numpy()
+        assert len(mine) == len(theirs) > 0
+        assert mine == pytest.approx(theirs, rel=1e-5, abs=1e-6)
+
+
+def test_learning_rates_differ_between_members(mixed):
+    # a sanity check that the rates reach the optimizer: the two rates give different models
+    s = mixed.summary
+    assert s.train_mse.iloc[0] != pytest.approx(s.train_mse.iloc[2], rel=1e-3)
+
+
+def test_groups_are_runs_of_equal_method_and_params():
+    specs = [
+        WeightingSpec(method="famo"),
+        WeightingSpec(method="famo"),
+        WeightingSpec(method="cagrad", params=(("c", 0.2),)),
+        WeightingSpec(method="cagrad"),
+        WeightingSpec(method="famo"),
+    ]
+    assert [(m, s.start, s.stop) for m, _, s in groups_of(specs)] == [
+        ("famo", 0, 2),
+        ("cagrad", 2, 3),
+        ("cagrad", 3, 4),
+        ("famo", 4, 5),
+    ]
+
+
+def test_a_mixed_population_refuses_representation_gradients():
+    specs = (
+        WeightingSpec(method="static"),
+        WeightingSpec(method="mgda", params=(("upper_bound", True),)),
+    )
+    population = Population(weights=((0.5, 0.5),) * 2, seeds=(0, 1), methods=specs)
+    with pytest.raises(mtl.ConfigError, match="representation"):
+        train_population(CFG.with_(epochs=1), population)
+
+
+def test_population_refuses_rates_or_methods_of_the_wrong_length():
+    with pytest.raises(mtl.ConfigError, match="lrs"):
+        Population(weights=((0.5, 0.5),) * 2, seeds=(0, 1), lrs=(0.1,))
+    with pytest.raises(mtl.ConfigError, match="methods"):
+        Population(weights=((0.5, 0.5),) * 2, seeds=(0, 1), methods=(WeightingSpec(),))
+
+
+def test_mixed_method_declares_gradients_when_any_group_combines_them():
+    ctx_specs = [WeightingSpec(method="static"), WeightingSpec(method="pcgrad")]
+    from mtl.weighting import MethodContext
+
+    ctx = MethodContext(
+        n_members=2,
+        n_tasks=2,
+        base_weights=torch.full((2, 2), 0.5),
+        seeds=torch.tensor([0, 1]),
+        lr=member_rates([0.01, 0.1]),
+        optimizer="adam",
+        last_shared=slice(0, 4),
+        steps_per_epoch=1,
+    )
+    method = MixedMethod(ctx, ctx_specs)
+    assert (method.kind, method.combines) == ("gradient", "gradients")
+    # each group's context holds its own member's rate, as a float like a solo run's
+    assert [sub.ctx.lr for _, sub in method.groups] == [0.01, 0.1]
+    # static's heads follow its weights, pcgrad's heads get ones
+    w = torch.tensor([[0.25, 0.75], [0.4, 0.6]])
+    assert method.head_weights(w).tolist() == [[0.25, 0.75], [1.0, 1.0]]
+
+
+@pytest.mark.parametrize("kind", ["adam", "sgd"])
+def test_per_member_rates_equal_the_scalar_rate(kind):
+    torch.manual_seed(0)
+    theta = torch.randn(3, 20)
+    a, b = theta.clone(), theta.clone()
+    if kind == "adam":
+        one, each = FlatAdam(a, 0.03), FlatAdam(b, member_rates([0.03] * 3))
+    else:
+        one, each = FlatSGD(a, 0.03, 0.9), FlatSGD(b, member_rates([0.03] * 3), 0.9)
+    for _ in range(50):
+        g = torch.randn(3, 20)
+        one.step(g)
+        each.step(g)
+    assert torch.allclose(a, b, rtol=0, atol=1e-6)
+
+
+def test_per_member_rates_apply_member_by_member():
+    theta = torch.zeros(2, 3)
+    FlatSGD(theta, member_rates([0.1, 1.0])).step(torch.ones(2, 3))
+    assert theta[0].tolist() == pytest.approx([-0.1] * 3)
+    assert theta[1].tolist() == pytest.approx([-1.0] * 3)
