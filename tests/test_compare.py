@@ -135,6 +135,7 @@ def test_brute_force_helper_agrees_on_all_small_cases():
 from mtl.compare import (  # noqa: E402
     FRONT,
     front_position,
+    reads_representation,
     tuned_face_off,
     validation_split,
 )
@@ -176,6 +177,24 @@ def test_tuned_members_equal_their_solo_runs_on_the_fit_rows(tuned):
     solo = train_population(cfg, Population(weights=((0.5, 0.5),), seeds=(1,)), split=fit)
     assert row.val_mse == pytest.approx(solo.summary.test_mse[0], rel=1e-5)
     assert row.val_accuracy == pytest.approx(solo.summary.test_accuracy[0], abs=1e-6)
+
+
+def test_a_representation_method_trains_in_its_own_population_and_equals_its_solo_run():
+    # GradDrop reads the shared representation's gradients, which a mixed population's one
+    # backward pass does not give: the tuned face-off trains it apart, on the same rows
+    cfg = TUNED_CFG.with_(epochs=8)
+    assert reads_representation(cfg, "graddrop")
+    assert not reads_representation(cfg, "moco")
+    out = tuned_face_off(cfg, ("graddrop", "moco"), seeds=(0, 1), lrs=(0.003, 0.01), front_points=2)
+    fit, _ = validation_split(cfg)
+    s = out.summary
+    assert not s[["val_mse", "test_mse"]].isna().any().any()
+    for method in ("graddrop", "moco"):
+        row = s[(s.method == method) & (s.lr == 0.01) & (s.seed == 1)].iloc[0]
+        solo_cfg = cfg.with_(**{"weighting.method": method, "optim.lr": 0.01}, seed=1)
+        solo = train_population(solo_cfg, Population(weights=((0.5, 0.5),), seeds=(1,)), split=fit)
+        assert row.val_mse == pytest.approx(solo.summary.test_mse[0], rel=1e-5), method
+        assert row.val_accuracy == pytest.approx(solo.summary.test_accuracy[0], abs=1e-6), method
 
 
 def test_tuned_face_off_picks_each_rate_by_validation_delta_m(tuned):

@@ -12,8 +12,20 @@ from mtl.optim import FlatAdam, FlatSGD, member_rates
 CFG = mtl.preset("conflicting").with_(epochs=40)
 
 # stateful (famo, gradnorm, uncertainty and imtl, the last two reading the learning rate),
-# gradient-combining (mgda, pcgrad), seeded (rlw) and plain static with its configured weights
-METHODS = ("static", "famo", "gradnorm", "mgda", "pcgrad", "uncertainty", "imtl", "rlw")
+# gradient-combining (mgda, pcgrad), seeded (rlw), methods with their own shared direction (moco,
+# db_mtl) and plain static with its configured weights
+METHODS = (
+    "static",
+    "famo",
+    "gradnorm",
+    "mgda",
+    "pcgrad",
+    "uncertainty",
+    "imtl",
+    "rlw",
+    "moco",
+    "db_mtl",
+)
 LRS = (0.003, 0.03)
 SEEDS = (1, 2)
 COLUMNS = ("train_mse", "train_accuracy", "test_mse", "test_accuracy")
