@@ -91,7 +91,7 @@ def cases() -> list[Case]:
                 weighting=mtl.WeightingSpec(method=method), **{"optim.batch_size": batch}
             )
             out.append(Case(f"mlp16x2 {method} b={batch or 'full'} K={k}", c, k))
-    ub = mtl.WeightingSpec(method="mgda", params=(("upper_bound", 1),))
+    ub = mtl.WeightingSpec(method="mgda", params=(("upper_bound", True),))
     out.append(Case("mlp16x2 mgda-ub b=full K=300", base.with_(weighting=ub), 300))
     out.append(
         Case(
