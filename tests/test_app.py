@@ -111,7 +111,7 @@ def test_every_preset_round_trips_through_the_widget_state(name):
 
 def test_presets_offered_are_the_core_presets():
     assert set(PRESET_LABELS) == set(mtl.PRESETS)
-    assert DEFAULT_PRESET == "conflicting"
+    assert DEFAULT_PRESET == "tradeoff"  # the first screen trades one task for the other
 
 
 def test_state_gives_a_canonical_config():

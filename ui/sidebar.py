@@ -171,7 +171,8 @@ def _preset_section() -> None:
         on_change=apply_preset,
         help="A ready configuration. Choosing one fills every control below, which you can then "
         "change. 'Notebook' reproduces the source notebook exactly, quirks included; "
-        "'Conflicting tasks' shows two tasks pulling a shared model apart.",
+        "'Trade-off' shows alpha trading one task for the other; 'Conflicting tasks, Adam' "
+        "shows how little a weight change moves Adam.",
     )
 
 
