@@ -254,6 +254,7 @@ def _csv_section() -> tuple[mtl.Dataset | None, SidebarOutcome | None]:
         return None, SidebarOutcome(None, Problem("Can't use this CSV", str(error)))
     if st.session_state.get("_csv.file_id") != upload.file_id:  # a new file: fresh defaults
         st.session_state["_csv.file_id"] = upload.file_id
+        st.session_state.pop("_csv.targets", None)
         st.session_state["data.csv.regression_target"] = columns.regression
         st.session_state["data.csv.classification_target"] = columns.classification
         st.session_state["data.csv.features"] = columns.default_features(
@@ -275,9 +276,12 @@ def _csv_section() -> tuple[mtl.Dataset | None, SidebarOutcome | None]:
     regression = st.session_state["data.csv.regression_target"]
     classification = st.session_state["data.csv.classification_target"]
     options = [c for c in columns.numeric if c not in (regression, classification)]
-    st.session_state["data.csv.features"] = [
-        c for c in st.session_state.get("data.csv.features", options) if c in options
-    ]
+    st.session_state["data.csv.features"] = columns.features_after(
+        st.session_state.get("data.csv.features", options),
+        st.session_state.get("_csv.targets"),
+        (regression, classification),
+    )
+    st.session_state["_csv.targets"] = (regression, classification)
     st.multiselect(
         "Features",
         options,
