@@ -101,7 +101,7 @@ def headline(result: mtl.Result, previous: pd.Series | None) -> DeltaGenerator:
         st.caption(weights_in_force(result))
     scale = loss_scale_note(result)
     if scale is not None:
-        st.warning(scale, icon=":material/balance:")
+        st.info(scale, icon=":material/balance:")
     if result.config.optim.kind == "adam":
         st.info(ADAM_NOTE, icon=":material/info:")
     return left
@@ -192,11 +192,16 @@ def loss_scale_figures(result: mtl.Result) -> dict[str, float] | None:
     }
 
 
+def factor_text(factor: float) -> str:
+    """A factor >= 1 as the callout writes it: 3 significant digits, whole from 1,000."""
+    return f"{factor:,.0f}" if factor >= 1000 else f"{factor:.3g}"
+
+
 def _times(ratio: float) -> tuple[str, str, str]:
     """(larger task, smaller task, factor) for a regression / classification ratio."""
     if ratio >= 1:
-        return "regression", "classification", f"{ratio:,.3g}"
-    return "classification", "regression", f"{1 / ratio:,.3g}"
+        return "regression", "classification", factor_text(ratio)
+    return "classification", "regression", factor_text(1 / ratio)
 
 
 def loss_scale_note(result: mtl.Result) -> str | None:
@@ -219,7 +224,7 @@ def loss_scale_note(result: mtl.Result) -> str | None:
         f"(weighted, {w_big}'s is {w_factor}× {w_small}'s); at these weights regression gets "
         f"{figures['regression_share']:.1%} of the shared update (its weighted gradient's share "
         "of the two weighted gradient norms on the shared layers). The weights act on these "
-        "scales, so a 'balanced' 0.5 / 0.5 is not balanced here."
+        "scales: equal weights do not give the tasks equal shares."
     )
 
 
@@ -294,7 +299,7 @@ def _quality(result: mtl.Result, summary: pd.Series, split: str) -> str:
     parts = [f"R² {r2:.3f}" if math.isfinite(r2) else "R² n/a"]
     if ref:
         parts.append(
-            f"predicting the training mean: MSE {ref[f'{split}_mse']:#.4g}; the majority "
+            f"predicting the training mean: MSE {ref[f'{split}_mse']:.4g}; the majority "
             f"class: {ref[f'{split}_accuracy']:.1%}"
         )
     return f"{split.capitalize()}: " + " · ".join(parts)
@@ -317,7 +322,7 @@ def no_better_than_reference(result: mtl.Result) -> list[str]:
     if math.isfinite(mse) and math.isfinite(base_mse) and mse >= base_mse:
         warnings.append(
             f"**The regression is no better than predicting the training mean**: {split} MSE "
-            f"{mse:#.4g} against {base_mse:#.4g}. Its weight may be too small, or training too "
+            f"{mse:.4g} against {base_mse:.4g}. Its weight may be too small, or training too "
             "short."
         )
     if math.isfinite(acc) and math.isfinite(base_acc) and acc <= base_acc:
