@@ -1,6 +1,6 @@
 """Page speed: the script time of a rerun, measured with Streamlit's AppTest in this process.
 
-1. A weight change on the default page (the "Conflicting tasks" preset): the rerun trains the new
+1. A weight change on the default page (``ui.state.DEFAULT_PRESET``): the rerun trains the new
    run and redraws it (goal: under 150 ms).
 2. A cache hit: a rerun that changes nothing, and a weight moved back to a value already trained
    (goal: under 50 ms).

@@ -391,6 +391,23 @@ def _preset_table() -> dict[str, RunConfig]:
             optim=OptimSpec(kind="sgd", lr=0.05),
             epochs=200,
         ),
+        "tradeoff": RunConfig(
+            data=DataSpec(
+                name="synthetic",
+                n_samples=256,
+                n_features=8,
+                angle=120.0,
+                noise=0.3,
+                label_noise=0.05,
+                target_scale=1.0,
+                n_classes=2,
+                test_fraction=0.25,
+            ),
+            model=ModelSpec(shape="shared", width=1, depth=1, activation="tanh"),
+            weighting=WeightingSpec(weights=(0.5, 0.5)),
+            optim=OptimSpec(kind="sgd", lr=0.5),
+            epochs=150,
+        ),
         "conflicting": RunConfig(
             data=DataSpec(
                 name="synthetic",
@@ -446,6 +463,7 @@ PRESETS: tuple[str, ...] = (
     "notebook",
     "article",
     "linear",
+    "tradeoff",
     "conflicting",
     "nonconvex",
     "penguins",
@@ -456,8 +474,15 @@ PRESETS: tuple[str, ...] = (
 def preset(name: str) -> RunConfig:
     """A ready configuration: ``notebook`` reproduces the notebook exactly, ``article`` the article.
 
-    ``linear`` is the notebook's toy done right, ``conflicting`` a synthetic pair of tasks whose
-    directions are 150 degrees apart, ``penguins`` and ``autompg`` the bundled real datasets.
+    ``linear`` is the notebook's toy done right. ``tradeoff`` (the page's first screen) is a
+    synthetic pair of tasks 120 degrees apart sharing a one-unit tanh trunk, trained with plain
+    SGD: the single shared unit can follow only one task's direction, and SGD's step grows with
+    each loss's weight, so alpha trades one task for the other far beyond seed noise
+    (``bench/bench_tradeoff.py`` measures it). ``conflicting`` is a wider trunk (16 x 2, ReLU)
+    on tasks 150 degrees apart, trained with Adam: Adam divides each parameter's step by its
+    gradient's running RMS, so a common rescaling of the weights changes almost nothing and
+    alpha moves the result only weakly. ``penguins`` and ``autompg`` are the bundled real
+    datasets.
     ``nonconvex`` is a small shared *linear* model (the notebook's chain: the classifier reads the
     one regression output) on two synthetic tasks 90 degrees apart, whose trade-off front is not
     convex: a Tchebycheff sweep reaches balanced trade-offs a linear weight sweep cannot

@@ -27,6 +27,17 @@ regression ``loss`` stays the loss the optimiser sees, on the standardised targe
 ``cosine`` (between the regression and classification gradients on the shared parameters),
 ``norm_ratio`` (``|g_regression| / |g_classification|``) and both norms ``grad_norm_regression``,
 ``grad_norm_classification``; taken on the whole training split at the parameters after e epochs.
+The same for the weighted gradients, what the optimiser's shared update is made of:
+``weighted_grad_norm_regression`` (``|w_regression| |g_regression|``),
+``weighted_grad_norm_classification`` and ``weighted_norm_ratio``, with the weights logged for
+that epoch (``history``'s ``weight``). A weighted sum of the losses gives the shared layers
+``w_r g_r + w_c g_c``; a gradient-based method's combination is the same sum with its
+coefficients, so the weighted ratio is what each task contributes to the step.
+
+``Result.reference``: the scores of predicting without the inputs, per split (``train_mse``,
+``test_mse``, ``train_accuracy``, ``test_accuracy``; NaN without a test split): the MSE of
+predicting the training rows' mean target, and the accuracy of predicting the training rows'
+most frequent class. A task that does no better than its reference has learnt nothing usable.
 
 A member that diverged (non-finite loss) keeps its rows up to the epoch before it diverged; its
 ``summary`` row has ``diverged = True``, ``diverged_epoch`` and NaN final figures.
@@ -101,6 +112,9 @@ DIAGNOSTICS: tuple[str, ...] = (
     "norm_ratio",
     "grad_norm_regression",
     "grad_norm_classification",
+    "weighted_norm_ratio",
+    "weighted_grad_norm_regression",
+    "weighted_grad_norm_classification",
 )
 
 
@@ -201,6 +215,7 @@ class Recorder:
             split: _OutputBuffer(self.metrics[:, :, i], *targets[split], target_scale=target_scale)
             for i, split in enumerate(self.splits)
         }
+        self.reference = reference_scores(targets)
 
     def record(
         self,
@@ -282,17 +297,24 @@ class Recorder:
             summary=summary,
             seconds=seconds,
             log_every=self.every,
+            reference=self.reference,
         )
 
     def _diagnostics(self) -> torch.Tensor:
-        """Cosine, norm ratio and norms of the two task gradients, ``[E+1, K, 4]``."""
+        """Cosine, norm ratio and norms of the task gradients, raw and weighted, ``[E+1, K, 7]``.
+
+        The weighted norms are ``|w_t| |g_t|`` with the weights logged for the epoch.
+        """
         gram = self.gram.double()
         sq_reg, sq_cls, dot = gram[..., 0, 0], gram[..., 1, 1], gram[..., 0, 1]
         n_reg, n_cls = sq_reg.clamp_min(0).sqrt(), sq_cls.clamp_min(0).sqrt()
         denom = n_reg * n_cls
         cosine = torch.where(denom > 0, dot / denom.clamp_min(1e-300), torch.nan).clamp(-1, 1)
         ratio = torch.where(n_cls > 0, n_reg / n_cls.clamp_min(1e-300), torch.nan)
-        return torch.stack((cosine, ratio, n_reg, n_cls), dim=-1)
+        w_reg = self.weights[..., 0].abs() * n_reg
+        w_cls = self.weights[..., 1].abs() * n_cls
+        w_ratio = torch.where(w_cls > 0, w_reg / w_cls.clamp_min(1e-300), torch.nan)
+        return torch.stack((cosine, ratio, n_reg, n_cls, w_ratio, w_reg, w_cls), dim=-1)
 
     def _summary(
         self,
@@ -327,6 +349,28 @@ class Recorder:
             [int(e) if e >= 0 else None for e in self.diverged_epoch.tolist()], dtype="Int64"
         )
         return pd.DataFrame(columns)
+
+
+def reference_scores(targets: dict[str, tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:
+    """The scores of predicting without the inputs, on each split (see the module docstring).
+
+    ``targets`` maps a split to its regression targets ``[N, R]`` and classes ``[N]``; the
+    ``train`` split sets the prediction (its mean target, its most frequent class, the lowest
+    class on a tie). Keys ``<split>_mse`` and ``<split>_accuracy`` for ``train`` and ``test``;
+    NaN for a split that is absent.
+    """
+    y_train, c_train = targets["train"]
+    mean = y_train.double().mean(0)
+    majority = int(torch.bincount(c_train.long()).argmax())
+    scores: dict[str, float] = {}
+    for split in ("train", "test"):
+        if split not in targets:
+            scores[f"{split}_mse"] = scores[f"{split}_accuracy"] = float("nan")
+            continue
+        y, c = targets[split]
+        scores[f"{split}_mse"] = float((y.double() - mean).square().mean())
+        scores[f"{split}_accuracy"] = float((c.long() == majority).double().mean())
+    return scores
 
 
 def _long_frame(
@@ -373,6 +417,8 @@ class Result:
         seconds: wall time of the training loop.
         log_every: k when only every k-th epoch (and the last) was logged to keep a large
             population's result small (see the module docstring); 1 for a full log.
+        reference: the scores of predicting the training rows' mean target and most frequent
+            class, per split (see the module docstring).
     """
 
     config: RunConfig
@@ -382,6 +428,7 @@ class Result:
     summary: pd.DataFrame
     seconds: float = field(default=0.0, compare=False)
     log_every: int = 1
+    reference: dict[str, float] = field(default_factory=dict, compare=False)
 
     @property
     def n_members(self) -> int:

@@ -111,7 +111,7 @@ def test_every_preset_round_trips_through_the_widget_state(name):
 
 def test_presets_offered_are_the_core_presets():
     assert set(PRESET_LABELS) == set(mtl.PRESETS)
-    assert DEFAULT_PRESET == "conflicting"
+    assert DEFAULT_PRESET == "tradeoff"  # the first screen trades one task for the other
 
 
 def test_state_gives_a_canonical_config():
@@ -266,7 +266,7 @@ VISIBLE_CHANGES: dict[str, Any] = {
     "data.angle": 90.0,
     "data.noise": 0.5,
     "data.label_noise": 0.1,
-    "data.target_scale": 1.0,
+    "data.target_scale": 2.0,
     "data.n_classes": 3,
     "data.test_fraction": 0.5,
     "data.standardize": False,
@@ -274,8 +274,8 @@ VISIBLE_CHANGES: dict[str, Any] = {
     "data.seed": 3,
     "model.shape": "notebook",
     "model.width": 64,
-    "model.depth": 1,
-    "model.activation": "tanh",
+    "model.depth": 2,
+    "model.activation": "relu",
     "loss.regression": "l1",
     "loss.classification": "label_smoothing",
     "loss.l2": 1e-3,
@@ -283,8 +283,9 @@ VISIBLE_CHANGES: dict[str, Any] = {
     "weighting.form": "free",
     "weighting.alpha": 0.8,
     "weighting.balanced": True,
-    "optim.kind": "sgd",
+    "optim.kind": "adam",
     "optim.lr": 0.02,
+    "optim.momentum": 0.9,
     "optim.full_batch": False,
     "epochs": 20,
     "seed": 1,
@@ -326,7 +327,6 @@ DEPENDENT_CHANGES: list[tuple[dict[str, Any], str, Any]] = [
     ({"loss.regression": "huber"}, "loss.huber_delta", 2.0),
     ({"loss.classification": "label_smoothing"}, "loss.label_smoothing", 0.2),
     ({"loss.classification": "focal"}, "loss.focal_gamma", 1.0),
-    ({"optim.kind": "sgd"}, "optim.momentum", 0.9),
     ({"optim.full_batch": False}, "optim.batch_size", 64),
     ({"weighting.form": "free"}, "weighting.weights.regression", 2.0),
     ({"weighting.form": "free"}, "weighting.weights.classification", 0.25),

@@ -8,6 +8,7 @@ import mtl
 from mtl import api, budget, compare
 from mtl.budget import DataShape, Request, population_counts, price
 from mtl.weighting import METHODS
+from ui.state import DEFAULT_PRESET
 
 
 @pytest.fixture(autouse=True)
@@ -210,7 +211,7 @@ def test_every_preset_run_fits_comfortably(name):
 
 
 def test_the_default_sweep_and_face_off_fit_comfortably():
-    cfg = mtl.preset("conflicting")  # the page's default preset
+    cfg = mtl.preset(DEFAULT_PRESET)  # the page's default preset
     sweep = price(Request.sweep(cfg, 101, 3))
     assert sweep.fits and sweep.seconds < sweep.budget / 2
     assert sweep.logged < sweep.log_limit

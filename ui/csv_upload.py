@@ -41,6 +41,23 @@ class CsvColumns:
         """Every numeric column other than the two targets (what ``features=None`` would use)."""
         return [c for c in self.numeric if c not in (regression, classification)]
 
+    def features_after(
+        self,
+        chosen: Sequence[str],
+        before: tuple[str, str] | None,
+        targets: tuple[str, str],
+    ) -> list[str]:
+        """The features once the targets moved from ``before`` to ``targets``, in file order.
+
+        The new targets leave the features; a column that stops being a target (``before``'s,
+        when numeric) comes back as a feature, so picking another target and back again
+        restores the selection instead of losing the old target's column for good. Other
+        choices (a feature the visitor removed) stay as they were.
+        """
+        freed = set(before or ()) - set(targets)
+        keep = set(chosen) | freed
+        return [c for c in self.numeric if c in keep and c not in targets]
+
 
 def read_columns(data: bytes) -> CsvColumns:
     """Parse ``data`` far enough to list its columns and pick default targets.

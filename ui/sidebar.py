@@ -171,7 +171,8 @@ def _preset_section() -> None:
         on_change=apply_preset,
         help="A ready configuration. Choosing one fills every control below, which you can then "
         "change. 'Notebook' reproduces the source notebook exactly, quirks included; "
-        "'Conflicting tasks' shows two tasks pulling a shared model apart.",
+        "'Trade-off' shows alpha trading one task for the other; 'Conflicting tasks, Adam' "
+        "shows how little a weight change moves Adam.",
     )
 
 
@@ -263,6 +264,7 @@ def _csv_section() -> tuple[mtl.Dataset | None, SidebarOutcome | None]:
         return None, SidebarOutcome(None, Problem("Can't use this CSV", str(error)))
     if st.session_state.get("_csv.file_id") != upload.file_id:  # a new file: fresh defaults
         st.session_state["_csv.file_id"] = upload.file_id
+        st.session_state.pop("_csv.targets", None)
         st.session_state["data.csv.regression_target"] = columns.regression
         st.session_state["data.csv.classification_target"] = columns.classification
         st.session_state["data.csv.features"] = columns.default_features(
@@ -284,9 +286,12 @@ def _csv_section() -> tuple[mtl.Dataset | None, SidebarOutcome | None]:
     regression = st.session_state["data.csv.regression_target"]
     classification = st.session_state["data.csv.classification_target"]
     options = [c for c in columns.numeric if c not in (regression, classification)]
-    st.session_state["data.csv.features"] = [
-        c for c in st.session_state.get("data.csv.features", options) if c in options
-    ]
+    st.session_state["data.csv.features"] = columns.features_after(
+        st.session_state.get("data.csv.features", options),
+        st.session_state.get("_csv.targets"),
+        (regression, classification),
+    )
+    st.session_state["_csv.targets"] = (regression, classification)
     st.multiselect(
         "Features",
         options,

@@ -34,15 +34,17 @@ PRESET_LABELS: dict[str, str] = {
     "notebook": "Notebook (as published)",
     "article": "Article",
     "linear": "Linear toy, done right",
-    "conflicting": "Conflicting tasks",
+    "tradeoff": "Trade-off: two tasks, one shared unit",
+    "conflicting": "Conflicting tasks, Adam",
     "nonconvex": "Non-convex front (small linear model)",
     "penguins": "Palmer penguins",
     "autompg": "Auto MPG",
 }
 """Preset name -> what the preset selectbox shows, in the selectbox's order."""
 
-DEFAULT_PRESET = "conflicting"
-"""The first screen: two tasks that pull a shared trunk apart, the most telling case."""
+DEFAULT_PRESET = "tradeoff"
+"""The first screen: two tasks that compete for one shared unit, trained with plain SGD, so moving
+alpha visibly trades one task for the other (``bench/bench_tradeoff.py``)."""
 
 DATA_PARAMS: tuple[str, ...] = tuple(
     dict.fromkeys(p for entry in DATASETS.values() for p in entry.params if p != "seed")

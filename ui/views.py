@@ -17,6 +17,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 import mtl
 from mtl.data import DATASETS
+from mtl.results import summary_split
 from mtl.weighting import METHODS
 from ui import inert
 from ui.charting import show as _show
@@ -97,7 +98,134 @@ def headline(result: mtl.Result, previous: pd.Series | None) -> DeltaGenerator:
         _metrics(result, summary, previous, has_test)
     with right:
         _components(result, has_test)
+        st.caption(weights_in_force(result))
+    scale = loss_scale_note(result)
+    if scale is not None:
+        st.info(scale, icon=":material/balance:")
+    if result.config.optim.kind == "adam":
+        st.info(ADAM_NOTE, icon=":material/info:")
     return left
+
+
+ADAM_NOTE = (
+    "**Adam hardly sees the weights.** Adam divides each parameter's step by the running RMS of "
+    "its gradient, so multiplying both weights by the same factor c changes almost nothing: only "
+    "their ratio matters, and even that weakly (it shifts the balance only where the two tasks "
+    "share a parameter's gradient). With plain SGD the weights scale the step itself; the "
+    "'Trade-off' preset shows alpha trading one task for the other."
+)
+"""Shown under the headline when the optimizer is Adam."""
+
+SCALE_GAP = 10.0
+"""Weighted losses or weighted shared gradients further apart than this get the scale callout."""
+
+
+def _final_weights(result: mtl.Result) -> pd.DataFrame:
+    """Member 0's weight of each task per epoch on the training split (rows: epochs)."""
+    history = result.history
+    rows = history[
+        (history["member"] == 0)
+        & (history["split"] == "train")
+        & (history["component"].isin(("regression", "classification")))
+    ]
+    return rows.pivot(index="epoch", columns="component", values="weight")
+
+
+def weights_in_force(result: mtl.Result) -> str:
+    """The weights the run used, in words: fixed values, or a dynamic method's final and range."""
+    weights = _final_weights(result)
+    if weights.empty:
+        return "No weights logged (the run diverged before its first epoch)."
+    cls = METHODS[result.config.weighting.method]
+    final = weights.iloc[-1]
+    if cls.name in ("static", "equal_sum", "equal_mean"):
+        return (
+            f"Weights in force: regression {final['regression']:.3g}, classification "
+            f"{final['classification']:.3g} (fixed)."
+        )
+    spans = ", ".join(
+        f"{task} {weights[task].min():.3g} to {weights[task].max():.3g}"
+        for task in ("regression", "classification")
+    )
+    return (
+        f"Weights in force ({cls.label}, changing every step): at the end regression "
+        f"{final['regression']:.3g}, classification {final['classification']:.3g}; over the "
+        f"epochs {spans}."
+    )
+
+
+def loss_scale_figures(result: mtl.Result) -> dict[str, float] | None:
+    """Member 0's loss and gradient scales at epoch 0 (before training), from the core's logs.
+
+    ``loss_ratio`` (raw regression loss / classification loss), ``weighted_ratio`` (the same
+    for the weighted losses), ``grad_ratio`` (weighted shared-gradient norms, regression over
+    classification) and ``regression_share`` (regression's weighted gradient norm over the sum
+    of both: its share of the shared update). None when epoch 0 is not logged or a figure is
+    not finite and positive.
+    """
+    history, diagnostics = result.history, result.diagnostics
+    start = history[
+        (history["member"] == 0) & (history["epoch"] == 0) & (history["split"] == "train")
+    ].set_index("component")
+    grads = diagnostics[(diagnostics["member"] == 0) & (diagnostics["epoch"] == 0)].set_index(
+        "diagnostic"
+    )["value"]
+    try:
+        pairs = [
+            (float(start["loss"]["regression"]), float(start["loss"]["classification"])),
+            (float(start["weighted"]["regression"]), float(start["weighted"]["classification"])),
+            (
+                float(grads["weighted_grad_norm_regression"]),
+                float(grads["weighted_grad_norm_classification"]),
+            ),
+        ]
+    except KeyError:
+        return None
+    if not all(math.isfinite(v) and v > 0 for pair in pairs for v in pair):
+        return None  # a zero weight, a diverged start: nothing to compare
+    (loss_r, loss_c), (weighted_r, weighted_c), (g_reg, g_cls) = pairs
+    return {
+        "loss_ratio": loss_r / loss_c,
+        "weighted_ratio": weighted_r / weighted_c,
+        "grad_ratio": g_reg / g_cls,
+        "regression_share": g_reg / (g_reg + g_cls),
+    }
+
+
+def factor_text(factor: float) -> str:
+    """A factor >= 1 as the callout writes it: 3 significant digits, whole from 1,000."""
+    return f"{factor:,.0f}" if factor >= 1000 else f"{factor:.3g}"
+
+
+def _times(ratio: float) -> tuple[str, str, str]:
+    """(larger task, smaller task, factor) for a regression / classification ratio."""
+    if ratio >= 1:
+        return "regression", "classification", factor_text(ratio)
+    return "classification", "regression", factor_text(1 / ratio)
+
+
+def loss_scale_note(result: mtl.Result) -> str | None:
+    """The callout when the weighted losses or weighted shared gradients differ > 10x at the start.
+
+    "regression's loss is N x classification's; at these weights regression gets X% of the
+    shared update", X being regression's weighted gradient norm over the sum of both norms on
+    the shared layers (epoch 0, training rows).
+    """
+    figures = loss_scale_figures(result)
+    if figures is None:
+        return None
+    gaps = (figures["weighted_ratio"], figures["grad_ratio"])
+    if all(1 / SCALE_GAP <= g <= SCALE_GAP for g in gaps):
+        return None
+    big, small, factor = _times(figures["loss_ratio"])
+    w_big, w_small, w_factor = _times(figures["weighted_ratio"])
+    return (
+        f"**Loss scales differ.** At the start, {big}'s loss is {factor}× {small}'s "
+        f"(weighted, {w_big}'s is {w_factor}× {w_small}'s); at these weights regression gets "
+        f"{figures['regression_share']:.1%} of the shared update (its weighted gradient's share "
+        "of the two weighted gradient norms on the shared layers). The weights act on these "
+        "scales: equal weights do not give the tasks equal shares."
+    )
 
 
 def _fmt_mse(value: float) -> str | None:
@@ -147,8 +275,11 @@ def _metrics(
             help=f"Share of {split} rows the classification head labels correctly after the "
             "last epoch.",
         )
+        st.caption(_quality(result, summary, split))
     if previous is not None:
         st.caption("Arrows: the change from the previous run (green is better).")
+    for text in no_better_than_reference(result):
+        st.warning(text, icon=":material/warning:")
     if not has_test:
         st.caption(
             "Evaluated on the training data, as the notebook does (test fraction 0): these "
@@ -159,6 +290,48 @@ def _metrics(
         f"{cfg.epochs} epochs · {METHODS[cfg.weighting.method].label} · "
         f"{_data_label(cfg)} · trained in {result.seconds:.2f} s"
     )
+
+
+def _quality(result: mtl.Result, summary: pd.Series, split: str) -> str:
+    """R² of the regression head and the two reference scores on ``split``, one line."""
+    r2 = float(summary[f"{split}_r2"])
+    ref = result.reference
+    parts = [f"R² {r2:.3f}" if math.isfinite(r2) else "R² n/a"]
+    if ref:
+        parts.append(
+            f"predicting the training mean: MSE {ref[f'{split}_mse']:.4g}; the majority "
+            f"class: {ref[f'{split}_accuracy']:.1%}"
+        )
+    return f"{split.capitalize()}: " + " · ".join(parts)
+
+
+def no_better_than_reference(result: mtl.Result) -> list[str]:
+    """A warning per task whose headline figure is no better than predicting without inputs.
+
+    Read on the summary's split (test, or train without one), member 0; a diverged run has no
+    figures and gets none.
+    """
+    summary = result.summary.iloc[0]
+    ref = result.reference
+    split = summary_split(result.summary)
+    mse, acc = float(summary[f"{split}_mse"]), float(summary[f"{split}_accuracy"])
+    warnings: list[str] = []
+    if not ref:
+        return warnings
+    base_mse, base_acc = ref[f"{split}_mse"], ref[f"{split}_accuracy"]
+    if math.isfinite(mse) and math.isfinite(base_mse) and mse >= base_mse:
+        warnings.append(
+            f"**The regression is no better than predicting the training mean**: {split} MSE "
+            f"{mse:.4g} against {base_mse:.4g}. Its weight may be too small, or training too "
+            "short."
+        )
+    if math.isfinite(acc) and math.isfinite(base_acc) and acc <= base_acc:
+        warnings.append(
+            f"**The classifier is no better than always predicting the most frequent class**: "
+            f"{split} accuracy {acc:.1%} against {base_acc:.1%}. Its weight may be too small, or "
+            "training too short."
+        )
+    return warnings
 
 
 def _data_label(cfg: mtl.RunConfig) -> str:

@@ -6,6 +6,8 @@ add the words that explain them.
 
 from __future__ import annotations
 
+import math
+
 import streamlit as st
 
 import mtl
@@ -73,6 +75,7 @@ def conflict(result: mtl.Result) -> None:
     diagnostics = result.diagnostics[result.diagnostics["member"] == 0]
     cosine = diagnostics[diagnostics["diagnostic"] == "cosine"]["value"].dropna()
     ratio = diagnostics[diagnostics["diagnostic"] == "norm_ratio"]["value"].dropna()
+    weighted = diagnostics[diagnostics["diagnostic"] == "weighted_norm_ratio"]["value"].dropna()
     left, right = st.columns(2)
     with left:
         _show("cosine_chart", result.diagnostics, cache_key(result.config))
@@ -85,15 +88,44 @@ def conflict(result: mtl.Result) -> None:
     with right:
         _show("norm_ratio_chart", result.diagnostics, cache_key(result.config))
         if len(ratio):
-            st.caption(
-                f"How much larger the regression gradient is than the classification one (log "
-                f"axis; 1 is balance). Median {ratio.median():.3g}: "
-                + (
-                    "the regression loss dominates the shared update unless its weight is small."
-                    if ratio.median() > 1
-                    else "the classification loss dominates the shared update."
-                )
+            raw_col, weighted_col = st.columns(2)
+            raw_col.metric(
+                "Raw norm ratio (median)",
+                f"{ratio.median():.3g}",
+                help="|g_regression| / |g_classification| on the shared parameters, before the "
+                "weights: how the two losses' scales compare.",
             )
+            weighted_median = weighted.median() if len(weighted) else float("nan")
+            weighted_col.metric(
+                "Weighted norm ratio (median)",
+                f"{weighted_median:.3g}",
+                help="|w_regression g_regression| / |w_classification g_classification|, with "
+                "the weights in force each epoch: what the optimiser's shared update is made of.",
+            )
+            st.caption(conflict_caption(ratio.median(), weighted_median))
+
+
+def conflict_caption(raw: float, weighted: float) -> str:
+    """What the two medians say; who dominates is read on the weighted gradients.
+
+    The raw ratio compares the losses' own scales; the shared update is made of the weighted
+    gradients, so only the weighted ratio says which task drives it (a dynamic method that cut
+    regression's weight to 0.01 leaves its raw gradient large and its share small).
+    """
+    text = (
+        f"The line: how much larger the regression gradient is than the classification one "
+        f"before weighting (log axis; 1 is balance), median {raw:.3g}. "
+    )
+    if math.isnan(weighted):  # no weighted figures
+        return text
+    text += f"At the weights in force the ratio is {weighted:.3g} (median): "
+    if weighted > 2:
+        text += "the regression gradient dominates the shared update."
+    elif weighted < 0.5:
+        text += "the classification gradient dominates the shared update."
+    else:
+        text += "neither dominates the shared update (within a factor of 2)."
+    return text
 
 
 def data(result: mtl.Result) -> None:
