@@ -48,3 +48,12 @@ def test_the_overlay_draws_both_fronts_with_the_cores_hypervolumes():
 def json_text(spec: dict) -> str:
     """A chart's spec as one string, to look for marks and titles in it."""
     return json.dumps(spec)
+
+
+def test_the_sidebar_says_a_preference_method_reads_the_weights_as_a_preference():
+    at = new_app()
+    hint = "reads these weights as a preference between the tasks"
+    assert not any(hint in c.value for c in at.sidebar.caption)  # static weights: loss weights
+    set_and_run(at, "weighting.method", "tchebycheff")
+    assert not at.exception, at.exception
+    assert any(hint in c.value for c in at.sidebar.caption)

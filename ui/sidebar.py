@@ -445,6 +445,12 @@ def _weighting_section() -> None:
         help="The notebook's form w = (α, 1 − α), or a free weight per task (the article sums "
         "its losses: both weights 1).",
     )
+    if cls.preference:
+        st.caption(
+            f"{cls.label} reads these weights as a preference between the tasks, not as loss "
+            "multipliers: each step favours the task furthest from its goal relative to its "
+            "weight, so a sweep over α traces the front point by point."
+        )
     if st.session_state["weighting.form"] == "alpha":
         st.slider(
             "α (regression weight)",

@@ -137,6 +137,9 @@ class WeightingMethod:
     the weighted sum), or as the combination of the shared gradients (see the module docs)."""
     uses_base_weights: ClassVar[bool] = False
     """Whether the configured static weights mean anything to this method."""
+    preference: ClassVar[bool] = False
+    """Whether the configured weights are a preference between the tasks (the Tchebycheff
+    methods: how far each task may stay from its ideal), not multipliers of the losses."""
     balances_base_weights: ClassVar[bool] = False
     """Whether the method honours ``WeightingSpec.scale == "balanced"`` (weights relative to the
     first step's losses, ``ctx.scale``); the config sets ``scale`` to ``"raw"`` for the others."""

@@ -127,6 +127,7 @@ class _Preference(WeightingMethod):
     kind = "loss"
     combines = "losses"
     uses_base_weights = True
+    preference = True
     step_cost = 30e-6
 
     def __init__(self, ctx: MethodContext, **params: Any) -> None:
