@@ -467,7 +467,11 @@ class _Trainer:
 
     def _record_train(self, epoch: int, result: _Step) -> None:
         self.recorder.record(epoch, "train", result.losses, result.l2, result.reg, result.logits)
-        self.recorder.record_conflict(epoch, result.gram)  # formed once per pass, shared
+        gram = result.__dict__.get("gram")  # the cached_property's value, if the method formed it
+        if gram is not None:
+            self.recorder.record_conflict(epoch, gram)  # formed once per pass, shared
+        else:  # nobody needed it yet: the recorder forms it for many epochs at once
+            self.recorder.record_gradients(epoch, result.G)
 
     def _evaluate_test(self, epoch: int) -> None:
         s = self.split

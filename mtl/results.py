@@ -52,8 +52,10 @@ epoch) is exact; ``Result.log_every`` says k. The default 303-member sweep is lo
 
 from __future__ import annotations
 
+import functools
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -118,14 +120,17 @@ DIAGNOSTICS: tuple[str, ...] = (
 )
 
 
+_BUFFER_BYTES = 32 * 2**20
+"""Most bytes of per-epoch records held by reference before they are written out in bulk."""
+
+
 class _OutputBuffer:
     """One split's raw outputs over consecutive epochs, for metrics computed in bulk.
 
     Computing the metrics of many epochs in a few vectorised ops is far cheaper than a dozen
-    small ops per epoch.
-
-    Buffers ``reg [B, K, N, R]`` and predicted classes ``[B, K, N]``, with B chosen to keep the
-    buffer under ``budget_bytes``; full buffers are flushed into ``metrics [E+1, K, M]``.
+    small ops per epoch. Each epoch's ``reg [K, N, R]`` and ``logits [K, N, C]`` are held by
+    reference (the engine never changes them afterwards), up to about ``budget_bytes``; a full
+    buffer is stacked and flushed into ``metrics [E+1, K, M]``.
     """
 
     def __init__(
@@ -133,45 +138,95 @@ class _OutputBuffer:
         metrics: torch.Tensor,
         y_reg: torch.Tensor,
         y_cls: torch.Tensor,
-        budget_bytes: int = 32 * 2**20,
+        budget_bytes: int = _BUFFER_BYTES,
         target_scale: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> None:
         self.metrics, self.y_reg, self.y_cls = metrics, y_reg, y_cls
         self.target_scale = target_scale  # (mean [R], std [R]): outputs -> the target's units
-        k = metrics.shape[1]
-        n, r = y_reg.shape
-        per_epoch = max(1, k * n * (4 * r + 8))
-        slots = max(1, min(metrics.shape[0], budget_bytes // per_epoch))
-        self.reg = torch.empty(slots, k, n, r)
-        self.pred = torch.empty(slots, k, n, dtype=torch.int64)
-        self.first = 0  # epoch held in slot 0
-        self.used = 0
+        self.budget_bytes = budget_bytes
+        self.reg: list[torch.Tensor] = []
+        self.logits: list[torch.Tensor] = []
+        self.first = 0  # row of the first buffered epoch
+        self.bytes = 0
         self.sst = (y_reg - y_reg.mean(0)).square().sum()
 
-    def add(self, epoch: int, reg: torch.Tensor, logits: torch.Tensor) -> None:
-        """Buffer the outputs of ``epoch`` (epochs arrive in order)."""
-        if self.used == self.reg.shape[0]:
+    def add(self, row: int, reg: torch.Tensor, logits: torch.Tensor) -> None:
+        """Buffer the outputs of logged row ``row`` (rows arrive in order, one after another)."""
+        if not self.reg:
+            self.first = row
+        self.reg.append(reg)
+        self.logits.append(logits)
+        self.bytes += 4 * (reg.numel() + logits.numel())
+        if self.bytes >= self.budget_bytes:
             self.flush()
-        if self.used == 0:
-            self.first = epoch
-        self.reg[self.used].copy_(reg)
-        if self.target_scale is not None:
-            self.reg[self.used].mul_(self.target_scale[1]).add_(self.target_scale[0])
-        self.pred[self.used] = logits.max(dim=-1).indices  # 3x faster than argmax for small C
-        self.used += 1
 
     def flush(self) -> None:
         """Compute MSE, MAE, R² and accuracy for the buffered epochs."""
-        if self.used == 0:
+        if not self.reg:
             return
-        err = self.reg[: self.used] - self.y_reg  # [B, K, N, R]
+        used = len(self.reg)
+        cpu = self.y_reg.device  # outputs computed on another device are copied here
+        reg = torch.stack(self.reg).to(cpu)  # [B, K, N, R]
+        if self.target_scale is not None:  # a standardised target: back to its own units
+            reg = reg * self.target_scale[1] + self.target_scale[0]
+        err = reg - self.y_reg
+        # max().indices: 3x faster than argmax for small C
+        pred = torch.stack(self.logits).to(cpu).max(dim=-1).indices
         sq = err.square()
-        out = self.metrics[self.first : self.first + self.used]  # [B, K, M]
+        out = self.metrics[self.first : self.first + used]  # [B, K, M]
         out[..., 0] = sq.mean(dim=(-2, -1))
         out[..., 1] = err.abs().mean(dim=(-2, -1))
         out[..., 2] = 1 - sq.sum(dim=(-2, -1)) / self.sst if self.sst > 0 else float("nan")
-        out[..., 3] = (self.pred[: self.used] == self.y_cls).float().mean(-1)
-        self.used = 0
+        out[..., 3] = (pred == self.y_cls).float().mean(-1)
+        self.reg, self.logits, self.bytes = [], [], 0
+
+
+class _RowBuffer:
+    """Per-epoch tensors held by reference and written into rows of ``target`` in bulk.
+
+    One ``stack`` and one indexed write for many epochs instead of an indexed write per epoch.
+    ``convert`` (applied to the stacked ``[B, ...]`` tensor before the write) lets a record be
+    kept in a cheaper form until then, e.g. gradients whose Gram matrix is formed in bulk.
+    """
+
+    def __init__(
+        self,
+        target: torch.Tensor,
+        convert: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        budget_bytes: int = _BUFFER_BYTES,
+    ) -> None:
+        self.target, self.convert, self.budget_bytes = target, convert, budget_bytes
+        self.rows: list[int] = []
+        self.values: list[torch.Tensor] = []
+        self.bytes = 0
+
+    def add(self, row: int, value: torch.Tensor) -> None:
+        """Hold ``value`` for row ``row`` (it must not change until the next :meth:`flush`)."""
+        self.rows.append(row)
+        self.values.append(value)
+        self.bytes += value.numel() * value.element_size()
+        if self.bytes >= self.budget_bytes:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write every held value into its row of ``target``."""
+        if not self.rows:
+            return
+        stacked = torch.stack(self.values)
+        if self.convert is not None:
+            stacked = self.convert(stacked)
+        rows = self.rows
+        if rows == list(range(rows[0], rows[0] + len(rows))):
+            self.target[rows[0] : rows[0] + len(rows)] = stacked
+        else:
+            self.target[torch.tensor(rows)] = stacked
+        self.rows, self.values, self.bytes = [], [], 0
+
+
+def _gram_of(g: torch.Tensor) -> torch.Tensor:
+    """``G G^T`` in float64 of gradients ``G [..., T, P]`` (the engine's arithmetic, in bulk)."""
+    g = g.to(torch.float64)
+    return g @ g.mT
 
 
 class Recorder:
@@ -180,8 +235,10 @@ class Recorder:
     Shapes: losses ``[L, K, S, C]``, metrics ``[L, K, S, M]``, weights ``[L, K, C]``,
     gradient Gram matrices ``[L, K, T, T]`` with L logged epochs (``E + 1`` when ``every`` is 1:
     else epochs 0, every, 2 every, ... and the last), S splits, C components and M metrics.
-    Records of epochs that are not logged are ignored. Each record is one or two tensor copies;
-    the derived figures are computed in bulk.
+    Records of epochs that are not logged are ignored. A record only keeps a reference to what it
+    is given (the engine hands over fresh tensors it never changes; weights are copied, since a
+    method may update its own in place); the references are written into the tensors, and the
+    derived figures computed, in bulk (when about 32 MB are held, and in :meth:`result`).
 
     ``targets`` are in the regression target's own units; ``target_scale`` ``(mean, std)``, when
     the model trains on the standardised target, maps its outputs back before scoring.
@@ -216,6 +273,25 @@ class Recorder:
             for i, split in enumerate(self.splits)
         }
         self.reference = reference_scores(targets)
+        self._losses = {
+            split: _RowBuffer(self.losses[:, :, i, : len(TASKS)])
+            for i, split in enumerate(self.splits)
+        }
+        self._l2 = {
+            split: _RowBuffer(self.losses[:, :, i, len(TASKS)]) if with_regularization else None
+            for i, split in enumerate(self.splits)
+        }
+        self._weights = _RowBuffer(self.weights[:, :, : len(TASKS)])
+        self._grams = _RowBuffer(self.gram)
+        self._gradients = _RowBuffer(self.gram, convert=_gram_of)
+        self._buffers: list[_OutputBuffer | _RowBuffer | None] = [
+            *self._outputs.values(),
+            *self._losses.values(),
+            *self._l2.values(),
+            self._weights,
+            self._grams,
+            self._gradients,
+        ]
 
     def record(
         self,
@@ -230,28 +306,38 @@ class Recorder:
         row = self._row.get(epoch)
         if row is None:
             return
-        s = self.splits.index(split)
-        self.losses[row, :, s, : len(TASKS)] = losses
-        if l2 is not None:
-            self.losses[row, :, s, len(TASKS)] = l2
+        self._losses[split].add(row, losses)
+        l2_buffer = self._l2[split]
+        if l2 is not None and l2_buffer is not None:
+            l2_buffer.add(row, l2)
         self._outputs[split].add(row, reg, logits)
 
     def record_weights(self, epoch: int, weights: torch.Tensor) -> None:
         """Log the task weights ``[K, T]`` in force during ``epoch``."""
         row = self._row.get(epoch)
         if row is not None:
-            self.weights[row, :, : len(TASKS)] = weights
+            self._weights.add(row, weights.clone())
 
     def record_conflict(self, epoch: int, gram: torch.Tensor) -> None:
         """Log the Gram matrix ``G G^T [K, T, T]`` of the shared task gradients ``G [K, T, P]``.
 
-        The engine computes it once per step (float64) and shares it with the method; cosine
-        and norms come from it. Stored in float32, which is plenty for a chart. Epochs a coarse
-        log skips are not stored.
+        The engine computes it once per step (float64) when the method needs it and shares it;
+        cosine and norms come from it. Stored in float32, which is plenty for a chart. Epochs a
+        coarse log skips are not stored.
         """
         row = self._row.get(epoch)
         if row is not None:
-            self.gram[row] = gram
+            self._grams.add(row, gram)
+
+    def record_gradients(self, epoch: int, shared: torch.Tensor) -> None:
+        """:meth:`record_conflict` from the shared gradients ``G [K, T, P]`` themselves.
+
+        For a pass whose Gram matrix nobody else needed: it is formed later for many epochs at
+        once (the same float64 arithmetic, so the same figures).
+        """
+        row = self._row.get(epoch)
+        if row is not None:
+            self._gradients.add(row, shared)
 
     def mark_diverged(self, members: torch.Tensor, epoch: int) -> None:
         """Flag ``members`` (a ``[K]`` bool mask) as diverged at ``epoch``."""
@@ -261,8 +347,9 @@ class Recorder:
         self, cfg: RunConfig, seeds: torch.Tensor, base_weights: torch.Tensor, seconds: float
     ) -> Result:
         """Assemble the DataFrames."""
-        for buffer in self._outputs.values():
-            buffer.flush()
+        for buffer in self._buffers:
+            if buffer is not None:
+                buffer.flush()
         if cfg.loss.l2 > 0:
             self.weights[:, :, len(TASKS)] = cfg.loss.l2
         e, k = len(self.logged), self.members
@@ -351,6 +438,12 @@ class Recorder:
         return pd.DataFrame(columns)
 
 
+@functools.cache
+def _categories(labels: tuple[str, ...]) -> pd.CategoricalDtype:
+    """The categorical dtype of ``labels``, built once (building it is most of a column's cost)."""
+    return pd.CategoricalDtype(list(labels))
+
+
 def reference_scores(targets: dict[str, tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:
     """The scores of predicting without the inputs, on each split (see the module docstring).
 
@@ -396,7 +489,9 @@ def _long_frame(
         "epoch": epochs[grids[1].reshape(-1)[mask_np]],
     }
     for (name, labels), grid in zip(axes, grids[2:], strict=True):
-        frame[name] = pd.Categorical.from_codes(grid.reshape(-1)[mask_np], categories=labels)
+        frame[name] = pd.Categorical.from_codes(
+            grid.reshape(-1)[mask_np], dtype=_categories(labels), validate=False
+        )  # codes from arange: valid by construction
     for name, tensor in values.items():
         frame[name] = tensor.permute(*order).reshape(-1).numpy()[mask_np]
     return pd.DataFrame(frame)

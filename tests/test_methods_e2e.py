@@ -16,7 +16,9 @@ from mtl.weighting import METHODS
 STATIC = {"static", "equal_sum", "equal_mean"}
 
 
-def _config(method: str, epochs: int = 200) -> mtl.RunConfig:
+def _config(method: str, epochs: int = 100) -> mtl.RunConfig:
+    # 100 epochs: every method is well above chance by then (accuracy 0.84 to 0.94 on this
+    # preset, as after 200) and a dynamic method's weights have moved
     return mtl.preset("conflicting").with_(
         epochs=epochs, seed=0, **{"weighting.method": method, "data.seed": 0}
     )
@@ -39,7 +41,7 @@ def test_trains_the_conflicting_preset(method):
     assert math.isfinite(row.test_mse)
     assert row.test_accuracy > 0.6  # well above chance on two balanced classes
     weights = _task_weights(result)
-    assert weights.shape == (201, len(mtl.TASKS))
+    assert weights.shape == (101, len(mtl.TASKS))
     assert np.isfinite(weights).all()
     regression = weights[:, 0]
     if method in STATIC or method == "graddrop":  # GradDrop has no task weights: always ones

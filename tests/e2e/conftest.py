@@ -1,4 +1,5 @@
-"""Browser-test plumbing: one headless Chromium per module, and each test's outcome exposed to
+"""Browser-test plumbing: one headless Chromium for the whole session (each test opens its own
+page or context in it), and each test's outcome exposed to
 fixtures (for failure screenshots)."""
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def pytest_runtest_makereport(
     return report
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         message = f"{CHROMIUM} is not installed (scripts/setup.sh --test installs it)"

@@ -50,11 +50,13 @@ def test_member_k_of_a_population_equals_a_solo_run_with_its_seed():
 
 
 def test_draws_are_centred_on_equal_weights():
-    # softmax of iid normals is exchangeable: E[w_t] = 1/T. Over 4000 steps the mean of w_1 is
-    # 0.5 within 0.02 (its standard deviation is about 0.2, so the standard error is about 0.003),
-    # and w_1 > 1/2 about half the time.
-    method = _rlw([1])
-    w = torch.cat([_weights(method, step) for step in range(4000)])
+    # softmax of iid normals is exchangeable: E[w_t] = 1/T. Over 4000 draws (40 members with
+    # their own seeds x 100 steps: draws are independent across seeds and steps) the mean of w_1
+    # is 0.5 within 0.02 (its standard deviation is about 0.2, so the standard error is about
+    # 0.003), and w_1 > 1/2 about half the time.
+    method = _rlw(list(range(1, 41)))
+    w = torch.cat([_weights(method, step) for step in range(100)])
+    assert w.shape == (4000, 2)
     assert abs(float(w[:, 0].mean()) - 0.5) < 0.02
     assert abs(float((w[:, 0] > 0.5).float().mean()) - 0.5) < 0.05
     assert float(w[:, 0].std()) > 0.1  # really random, not stuck at 1/2
