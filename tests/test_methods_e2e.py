@@ -1,8 +1,8 @@
 """Every registered weighting method trains the ``conflicting`` preset end to end.
 
 The preset: a synthetic pair of tasks whose directions are 150 degrees apart, a shared MLP
-(2 x 32, ReLU), Adam lr 0.01, a 25 % test split. Parametrised over :data:`mtl.weighting.METHODS`,
-so methods registered later are covered automatically.
+(2 x 32, ReLU), Adam lr 0.01, a 25 % test split, 200 epochs. Parametrised over
+:data:`mtl.weighting.METHODS`, so methods registered later are covered automatically.
 """
 
 import math
@@ -11,14 +11,16 @@ import numpy as np
 import pytest
 
 import mtl
+from mtl.budget import face_off_config
+from mtl.compare import reads_representation
+from mtl.engine import Population, train_population
 from mtl.weighting import METHODS
 
 STATIC = {"static", "equal_sum", "equal_mean"}
+EPOCHS = 200
 
 
-def _config(method: str, epochs: int = 100) -> mtl.RunConfig:
-    # 100 epochs: every method is well above chance by then (accuracy 0.84 to 0.94 on this
-    # preset, as after 200) and a dynamic method's weights have moved
+def _config(method: str, epochs: int = EPOCHS) -> mtl.RunConfig:
     return mtl.preset("conflicting").with_(
         epochs=epochs, seed=0, **{"weighting.method": method, "data.seed": 0}
     )
@@ -32,16 +34,39 @@ def _task_weights(result: mtl.Result, member: int = 0) -> np.ndarray:
     return table[list(mtl.TASKS)].to_numpy()
 
 
+@pytest.fixture(scope="module")
+def trained() -> dict[str, tuple[mtl.Result, int]]:
+    """Every method's 200-epoch run: ``method -> (result, member)``.
+
+    All the methods that read the shared parameters' gradients train as members of ONE mixed
+    population (:mod:`mtl.mixed`; each member trains exactly as its solo run, which
+    ``tests/test_mixed.py`` checks), the others (GradDrop, reading the representation's) alone.
+    """
+    cfg = _config("static")
+    together = [m for m in METHODS if not reads_representation(cfg, m)]
+    population = Population(
+        weights=tuple(cfg.weighting.weights for _ in together),
+        seeds=tuple(0 for _ in together),
+        methods=tuple(face_off_config(cfg, m).weighting for m in together),
+    )
+    mixed = train_population(cfg, population)
+    runs = {m: (mixed, k) for k, m in enumerate(together)}
+    for method in METHODS:
+        if method not in runs:
+            runs[method] = (mtl.train(_config(method)), 0)
+    return runs
+
+
 @pytest.mark.parametrize("method", list(METHODS))
-def test_trains_the_conflicting_preset(method):
-    result = mtl.train(_config(method))
-    row = result.summary.iloc[0]
+def test_trains_the_conflicting_preset_200_epochs(trained, method):
+    result, member = trained[method]
+    row = result.summary.iloc[member]
     assert not bool(row.diverged)
     assert math.isfinite(row.test_accuracy)
     assert math.isfinite(row.test_mse)
     assert row.test_accuracy > 0.6  # well above chance on two balanced classes
-    weights = _task_weights(result)
-    assert weights.shape == (101, len(mtl.TASKS))
+    weights = _task_weights(result, member)
+    assert weights.shape == (EPOCHS + 1, len(mtl.TASKS))
     assert np.isfinite(weights).all()
     regression = weights[:, 0]
     if method in STATIC or method == "graddrop":  # GradDrop has no task weights: always ones
@@ -57,11 +82,8 @@ def test_trains_the_conflicting_preset(method):
             assert np.ptp(regression) > 1e-6
 
 
-SOLO_METHODS = ("uncertainty", "gradnorm", "dwa", "rlw", "famo")
-GRADMETHODS = ("imtl", "upgrad", "dualproj", "aligned_mtl", "config")  # gradmethods
-MOREMETHODS = ("gls", "nash_mtl", "fairgrad", "gradvac", "excess_mtl")  # moremethods
-SOLO_METHODS += GRADMETHODS + MOREMETHODS
-"""Methods whose population members must reproduce their solo runs (stateful or solver-based)."""
+SOLO_METHODS = tuple(m for m in METHODS if m not in STATIC)
+"""Methods whose population members must reproduce their solo runs: every dynamic method."""
 
 
 def test_every_listed_method_is_registered():
@@ -79,10 +101,13 @@ def test_a_population_member_reproduces_its_solo_run(method):
     for k, seed in enumerate(seeds):
         solo = mtl.train(cfg.with_(seed=seed))
         tol = (
-            {"rtol": 1e-5, "atol": 1e-5} if method in GRADMETHODS else {"rtol": 1e-4, "atol": 1e-6}
+            {"rtol": 1e-5, "atol": 1e-5}
+            if METHODS[method].kind == "gradient"
+            else {"rtol": 1e-4, "atol": 1e-6}
         )
         np.testing.assert_allclose(_task_weights(population, k), _task_weights(solo), **tol)
-    assert not np.allclose(_task_weights(population, 0), _task_weights(population, 1))
+    if method != "graddrop":  # GradDrop's weights are always ones (its draws: test_graddrop.py)
+        assert not np.allclose(_task_weights(population, 0), _task_weights(population, 1))
 
 
 # gradmethods: the new hyper-parameter choices train too, and members match their solo runs
