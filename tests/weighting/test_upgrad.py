@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import example, given
 
 from mtl.weighting import SMOOTHING, gradient_weights
 from mtl.weighting.dualproj import DualProj, dualproj_weights
@@ -100,11 +100,17 @@ def test_many_tasks_use_the_iterative_solver_and_agree_with_enumeration():
 
 @FAST
 @given(grad_matrices(t_min=2, t_max=3, p_min=2, p_max=4))
+@example(  # two exactly opposite rows beside a third: a singular Gram matrix (found by Hypothesis)
+    torch.tensor([[2**-7, 8.0], [0.0, -1.0], [0.0, 1.5]], dtype=torch.float64)
+)
 def test_directions_never_conflict(g):
+    # Up to the rounding of the weights: with a singular Gram matrix (exactly opposite rows) the
+    # active-set solve carries a relative error of ~1e-10 into w, so d . g_t may dip ~3e-11 of
+    # sum_t |w_t| |g_t| below zero (the example: -2.3e-10 against terms of size 7)
     for fn in (upgrad_weights, dualproj_weights):
         w = fn(g)
         inner = g @ direction(w, g)
-        tol = 1e-11 * float((w.abs() * g.norm(dim=-1)).sum()) * g.norm(dim=-1)
+        tol = 1e-9 * float((w.abs() * g.norm(dim=-1)).sum()) * g.norm(dim=-1)
         assert (inner >= -tol).all(), (fn.__name__, w, inner)
 
 
