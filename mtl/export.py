@@ -23,9 +23,9 @@ methods of :data:`DYNAMIC_METHODS` embed their update rule in plain PyTorch, the
   learning rate (plain SGD, no momentum, or Adam), stepped after the model's, as in the app; DWA
   is told each epoch's mean training losses (the full-batch step's losses, or the mean over the
   epoch's batches);
-* a gradient-based method (PCGrad, MGDA, IMTL-G) sets ``.grad`` itself from the per-task gradients
-  on the shared layers (each head gets its own task's gradient), and the L2 penalty's gradient is
-  added on top, as the engine adds it to the combined direction.
+* a gradient-based method (PCGrad, MGDA, CAGrad, IMTL-G; two tasks) sets ``.grad`` itself from
+  the per-task gradients on the shared layers (each head gets its own task's gradient), and the
+  L2 penalty's gradient is added on top, as the engine adds it to the combined direction.
 
 Any other method (or setting a snippet does not write out, e.g. CR-MOGM smoothing) is refused with
 a :class:`ConfigError` that says which methods export, never exported as static weights.
@@ -47,7 +47,17 @@ from mtl.snippets import ENTRY_POINTS, snippet, unavailable
 from mtl.weighting import METHODS
 
 STATIC_METHODS = ("static", "equal_sum", "equal_mean")
-DYNAMIC_METHODS = ("uncertainty", "dwa", "gls", "tchebycheff", "stch", "pcgrad", "mgda", "imtl")
+DYNAMIC_METHODS = (
+    "uncertainty",
+    "dwa",
+    "gls",
+    "tchebycheff",
+    "stch",
+    "pcgrad",
+    "mgda",
+    "cagrad",
+    "imtl",
+)
 """Dynamic methods whose update the script writes out (MGDA without the upper bound, IMTL in its
 gradient mode, IMTL-G; no CR-MOGM smoothing)."""
 EXPORTABLE_METHODS = STATIC_METHODS + DYNAMIC_METHODS

@@ -45,6 +45,7 @@ SNIPPET_METHODS: tuple[str, ...] = (
     "stch",
     "pcgrad",
     "mgda",
+    "cagrad",
     "imtl",
 )
 """The methods :func:`snippet` writes out (``imtl`` in its gradient mode, IMTL-G, only)."""
@@ -61,6 +62,7 @@ ENTRY_POINTS: dict[str, str] = {
     "stch": "SmoothTchebycheff",
     "pcgrad": "pcgrad_backward",
     "mgda": "mgda_backward",
+    "cagrad": "cagrad_backward",
     "imtl": "imtl_g_backward",
 }
 """The name each snippet defines: a loss function, a loss class, or a ``*_backward`` function."""
@@ -370,6 +372,51 @@ _MGDA_NORMALIZE = {
     ),
 }
 
+_CAGRAD = '''\
+"""CAGrad for two tasks (Liu et al., NeurIPS 2021, arXiv:2110.14048). Plain PyTorch.
+
+Within a ball of radius c |g_0| around the average gradient g_0, the direction that most improves
+the worst task: d = g_0 + (c |g_0| / |g_w|) g_w, with w the minimiser over w = (a, 1 - a) of
+g_w . g_0 + c |g_0| |g_w| (g_w = a g_1 + (1 - a) g_2), here in closed form.{rescale_doc}
+"""
+import math
+
+C = {c!r}  # the ball's radius, relative to |g_0|
+DIVISOR = {divisor!r}  # the step is divided by this ({rescale})
+
+
+def cagrad_weights(g, c=C):
+    """Weights w [2] with d = w_1 g_1 + w_2 g_2, from the gradients g [2, P]."""
+    G = g @ g.T
+    g11, g12, g22 = G[0, 0].item(), G[0, 1].item(), G[1, 1].item()
+    b = [(g11 + g12) / 2, (g12 + g22) / 2]  # g_t . g_0
+    r = c * math.sqrt(max((b[0] + b[1]) / 2, 0.0))  # c |g_0|
+    A = g11 + g22 - 2 * g12  # |g_1 - g_2|^2
+    if A > 1e-12 * (g11 + g22):
+        B = g12 - g22  # (g_1 - g_2) . g_2
+        q = (g11 - g22) / 2  # (g_1 - g_2) . g_0
+        m = max(g22 - B * B / A, 0.0)  # squared distance from 0 to the line through g_1, g_2
+        s = r * r * A - q * q
+        if s > 0:  # the minimum is inside
+            a = -B / A - q * math.sqrt(m / (A * s))
+        else:  # the objective is monotone: an end point
+            a = 1.0 if q < 0 else 0.0 if q > 0 else 0.5
+        a = min(max(a, 0.0), 1.0)
+    else:  # identical gradients: every a gives the same g_w
+        a = 0.5
+    gw = math.sqrt(max(a * a * g11 + 2 * a * (1 - a) * g12 + (1 - a) ** 2 * g22, 0.0))
+    frob = math.sqrt(max(g11 + g22, 0.0))
+    if gw > 1e-6 * frob or r == 0:
+        w = [0.5 + r / (gw if gw > 0 else 1.0) * a, 0.5 + r / (gw if gw > 0 else 1.0) * (1 - a)]
+    elif min(b) >= -1e-12 * frob * frob:  # 0 in the hull, g_0 conflicts with no task
+        w = [0.5, 0.5]
+    else:  # 0 in the hull: no step improves both tasks
+        w = [0.0, 0.0]
+    return torch.tensor(w, dtype=g.dtype) / DIVISOR
+
+
+'''
+
 _IMTL_G = '''\
 """IMTL-G for two tasks (Liu et al., ICLR 2021, "Towards Impartial Multi-task Learning").
 
@@ -469,6 +516,18 @@ def snippet(
         return _MGDA.format(normalize_code=code, normalize_doc=doc) + _GRADIENT_COMMON.format(
             name="mgda", weights_args=", losses"
         )
+    if method == "cagrad":
+        rescale = p["rescale"]
+        divisor = {"none": 1.0, "one_plus_c2": 1.0 + p["c"] ** 2, "one_plus_c": 1.0 + p["c"]}
+        doc = {
+            "none": "",
+            "one_plus_c2": " The step is divided by 1 + c^2 (the official code's default).",
+            "one_plus_c": " The step is divided by 1 + c.",
+        }
+        source = _CAGRAD.format(
+            c=p["c"], divisor=divisor[rescale], rescale=rescale, rescale_doc=doc[rescale]
+        )
+        return source + _GRADIENT_COMMON.format(name="cagrad", weights_args="")
     return _IMTL_G + "\n\n" + _GRADIENT_COMMON.format(name="imtl_g", weights_args="")
 
 

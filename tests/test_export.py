@@ -92,6 +92,9 @@ DYNAMIC_CASES = {
         epochs=40,
         **{"weighting.method": "mgda", "weighting.params": (("normalize", "loss+"),)},
     ),
+    "cagrad_minibatch": mtl.preset("penguins").with_(
+        epochs=5, **{"weighting.method": "cagrad", "optim.batch_size": 32}
+    ),
     "imtl_g_article": mtl.preset("article").with_(
         epochs=100,
         **{"weighting.method": "imtl", "weighting.params": (("mode", "gradient"),)},
@@ -165,7 +168,7 @@ def test_notebook_script_runs_standalone_and_prints_the_notebooks_figures(tmp_pa
     ("method", "params", "why"),
     [
         ("nash_mtl", (), "Nash-MTL's update is not written out yet"),
-        ("cagrad", (), "not written out yet"),
+        ("fairgrad", (), "not written out yet"),
         ("mgda", (("upper_bound", True),), "MGDA-UB"),
         ("pcgrad", (("smoothing", 0.5),), "CR-MOGM smoothing"),
         ("imtl", (), "IMTL-L"),

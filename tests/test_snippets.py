@@ -39,6 +39,9 @@ GRADIENT_CASES = [
     ("mgda", {"normalize": "loss"}),
     ("mgda", {"normalize": "loss+"}),
     ("imtl", {"mode": "gradient"}),
+    ("cagrad", {}),
+    ("cagrad", {"c": 1.5, "rescale": "one_plus_c2"}),
+    ("cagrad", {"c": 0.0, "rescale": "one_plus_c"}),
 ]
 LOSSES = [0.7, 2.5]
 
