@@ -224,7 +224,9 @@ _PREFERENCE = '''\
 """{title}. Plain PyTorch.
 
 The weights p are a preference, not loss weights. Each loss is normalised, x_t = L_t / n_t
-({normalize_doc}), and the model minimises {objective_doc}, with z {reference_doc}.
+({normalize_doc}); the model minimises
+{objective_doc},
+with z {reference_doc}.
 """
 import torch
 
@@ -269,9 +271,6 @@ _REFERENCE_CODE = {
 }
 
 _GRADIENT_COMMON = '''\
-import torch
-
-
 def {name}_backward(losses, shared_params):
     """Set .grad of every parameter for this step and return the task weights w.
 
@@ -311,6 +310,7 @@ Each task gradient loses its component along every other task's gradient it conf
 (negative dot product); the update is the sum of the projected gradients. Tasks visit the others
 in index order (the paper draws a random order; for two tasks it makes no difference).
 """
+import torch
 
 
 def pcgrad_weights(g):
@@ -332,8 +332,10 @@ _MGDA = '''\
 """MGDA for two tasks (Sener & Koltun, NeurIPS 2018, arXiv:1810.04650). Plain PyTorch.
 
 The shortest convex combination of the two task gradients, in closed form:
-gamma = clamp((g2 - g1) . g2 / |g1 - g2|^2, 0, 1), w = (gamma, 1 - gamma). {normalize_doc}
+gamma = clamp((g2 - g1) . g2 / |g1 - g2|^2, 0, 1), w = (gamma, 1 - gamma).
+{normalize_doc}
 """
+import torch
 
 
 def mgda_weights(g, losses):
@@ -357,18 +359,18 @@ _MGDA_NORMALIZE = {
     "none": ("    n = torch.ones(2, dtype=g.dtype)", "The gradients are used as they are."),
     "l2": (
         "    n = g.norm(dim=1)",
-        "The gradients are first divided by their length (unit gradients); the weights apply "
-        "to the original ones.",
+        "The gradients are first divided by their length (unit gradients);\n"
+        "the weights apply to the original ones.",
     ),
     "loss": (
         "    n = torch.stack([loss.detach() for loss in losses]).to(g.dtype)",
-        "Each gradient is first divided by its task's loss; the weights apply to the original "
-        "gradients.",
+        "Each gradient is first divided by its task's loss;\n"
+        "the weights apply to the original gradients.",
     ),
     "loss+": (
         "    n = torch.stack([loss.detach() for loss in losses]).to(g.dtype) * g.norm(dim=1)",
-        "Each gradient is first divided by its task's loss times its length; the weights apply "
-        "to the original gradients.",
+        "Each gradient is first divided by its task's loss times its length;\n"
+        "the weights apply to the original gradients.",
     ),
 }
 
@@ -380,6 +382,8 @@ the worst task: d = g_0 + (c |g_0| / |g_w|) g_w, with w the minimiser over w = (
 g_w . g_0 + c |g_0| |g_w| (g_w = a g_1 + (1 - a) g_2), here in closed form.{rescale_doc}
 """
 import math
+
+import torch
 
 C = {c!r}  # the ball's radius, relative to |g_0|
 DIVISOR = {divisor!r}  # the step is divided by this ({rescale})
@@ -423,6 +427,7 @@ _IMTL_G = '''\
 The combined gradient has equal projections on both tasks' unit gradients; for two tasks the
 weights are (|g_2|, |g_1|) / (|g_1| + |g_2|). Plain PyTorch.
 """
+import torch
 
 
 def imtl_g_weights(g):
@@ -521,8 +526,8 @@ def snippet(
         divisor = {"none": 1.0, "one_plus_c2": 1.0 + p["c"] ** 2, "one_plus_c": 1.0 + p["c"]}
         doc = {
             "none": "",
-            "one_plus_c2": " The step is divided by 1 + c^2 (the official code's default).",
-            "one_plus_c": " The step is divided by 1 + c.",
+            "one_plus_c2": "\nThe step is divided by 1 + c^2 (the official code's default).",
+            "one_plus_c": "\nThe step is divided by 1 + c.",
         }
         source = _CAGRAD.format(
             c=p["c"], divisor=divisor[rescale], rescale=rescale, rescale_doc=doc[rescale]
@@ -537,8 +542,8 @@ def _preference(method: str, p: dict[str, Any], preference: tuple[float, ...]) -
     reference_code, reference_doc = _REFERENCE_CODE[p["reference"]]
     if method == "tchebycheff":
         title = (
-            "Weighted Tchebycheff scalarisation (Miettinen 1999, section 3.4; Zhang & Li 2007, "
-            "MOEA/D)"
+            "Weighted Tchebycheff scalarisation\n"
+            "(Miettinen 1999, section 3.4; Zhang & Li 2007, MOEA/D)"
         )
         objective_doc = "max_t p_t (x_t - z_t): each step works on the worst-off task"
         objective_code = "        return terms.amax().to(stacked.dtype)  # ties share the step"

@@ -71,6 +71,8 @@ def test_every_snippet_compiles_imports_torch_only_and_defines_its_entry_point(m
     source = snippet(method, params)
     assert "import mtl" not in source and "from mtl" not in source
     assert callable(_load(source)[ENTRY_POINTS[method]])
+    assert source.index("import torch") < source.index("\ndef ") if "\ndef " in source else True
+    assert max(len(line) for line in source.splitlines()) <= 100  # readable on the page
 
 
 def test_other_methods_and_settings_say_the_snippet_is_not_available_and_name_the_paper():
