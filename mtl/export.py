@@ -18,11 +18,12 @@ Methods that fix the weights (static, equal sum, equal mean) write the weighted 
 methods of :data:`DYNAMIC_METHODS` embed their update rule in plain PyTorch, the snippet of
 :mod:`mtl.snippets` (the Method tab's), and the loop calls it as the app's engine does:
 
-* a loss-based method (uncertainty weighting, DWA, GLS, Tchebycheff, STCH) gives the loss to
-  back-propagate; uncertainty weighting's log-variances get an optimizer of the model's kind and
-  learning rate (plain SGD, no momentum, or Adam), stepped after the model's, as in the app; DWA
-  is told each epoch's mean training losses (the full-batch step's losses, or the mean over the
-  epoch's batches);
+* a loss-based method (uncertainty weighting, DWA, RLW, GLS, Tchebycheff, STCH) gives the loss
+  to back-propagate. RLW draws its normal numbers from the embedded counter-based generator with
+  the run's seed and the step, exactly as the app does; uncertainty weighting's log-variances get
+  an optimizer of the model's kind and learning rate (plain SGD, no momentum, or Adam), stepped
+  after the model's, as in the app; DWA is told each epoch's mean training losses (the full-batch
+  step's losses, or the mean over the epoch's batches);
 * a gradient-based method (PCGrad, MGDA, CAGrad, IMTL-G; two tasks) sets ``.grad`` itself from
   the per-task gradients on the shared layers (each head gets its own task's gradient), and the
   L2 penalty's gradient is added on top, as the engine adds it to the combined direction.
@@ -50,6 +51,7 @@ STATIC_METHODS = ("static", "equal_sum", "equal_mean")
 DYNAMIC_METHODS = (
     "uncertainty",
     "dwa",
+    "rlw",
     "gls",
     "tchebycheff",
     "stch",
@@ -275,16 +277,20 @@ def to_script(cfg: RunConfig) -> str:
             ["optimizer.step()"],
         )
         epoch_start, epoch_end = [], []
-    if minibatch:
+    if minibatch or method == "rlw":
         rng_source = inspect.getsource(counter_rng).replace(
             "from __future__ import annotations\n", ""
         )
+        uses = ["mini-batch order"] if minibatch else []
+        uses += ["RLW's weights"] if method == "rlw" else []
         parts += [
             "",
-            "# Mini-batch order: the explorer's counter-based generator, verbatim.",
+            f"# {' and '.join(uses).capitalize()}: the explorer's counter-based generator, "
+            "verbatim.",
             rng_source,
-            f"seed, batch_size = torch.tensor([{cfg.seed}]), {batch}",
+            f"seed, batch_size = torch.tensor([{cfg.seed}]), {batch if minibatch else None}",
         ]
+    if minibatch:
         loop = [
             f"for epoch in range({cfg.epochs}):",
             f"    order = permutations(seed, STREAM_BATCHES, epoch, {n_train})[0]",
@@ -364,7 +370,7 @@ def _method_setup(cfg: RunConfig, d: int, r: int, c: int) -> list[str]:
             f"shared_params = [p for layer in ({layers}) for p in layer.parameters()]"
             "  # the layers both tasks use"
         )
-    elif method == "gls":
+    elif method in ("gls", "rlw"):
         lines.append(f"objective = {entry}")
     else:
         lines.append(f"objective = {entry}()")
@@ -395,6 +401,15 @@ def _method_step(
     else:
         l2_term = f" + {l2_expr}" if l2_expr else ""
         backward = [f"(objective([l_reg, l_cls]){l2_term}).backward()"]
+    if method == "rlw":  # the app's draw for this member and step: seed, stream, step
+        zero.append(
+            f"step = epoch * {n_steps} + start // batch_size" if n_steps > 1 else "step = epoch"
+        )
+        l2_term = f" + {l2_expr}" if l2_expr else ""
+        backward = [
+            "z = normal(seed, STREAM_WEIGHTS, step, 2)[0]",
+            f"(objective([l_reg, l_cls], z=z){l2_term}).backward()",
+        ]
     if method == "uncertainty":
         zero.append("weighting_optimizer.zero_grad()")
         step.append("weighting_optimizer.step()")

@@ -64,6 +64,10 @@ DYNAMIC_CASES = {
         },
     ),
     "dwa_full_batch": mtl.preset("conflicting").with_(epochs=30, **{"weighting.method": "dwa"}),
+    "rlw_full_batch": mtl.preset("conflicting").with_(epochs=30, **{"weighting.method": "rlw"}),
+    "rlw_minibatch": mtl.preset("penguins").with_(
+        epochs=5, seed=3, **{"weighting.method": "rlw", "optim.batch_size": 32}
+    ),
     "gls_l2": mtl.preset("linear").with_(epochs=40, **{"weighting.method": "gls", "loss.l2": 0.01}),
     "tchebycheff": mtl.preset("conflicting").with_(
         epochs=40, **{"weighting.method": "tchebycheff", "weighting.weights": (0.7, 0.3)}
