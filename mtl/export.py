@@ -350,6 +350,15 @@ def _indent(lines: list[str], n: int) -> list[str]:
     return [" " * n + line for line in lines]
 
 
+def _docstring_as_comments(source: str) -> list[str]:
+    """``source``'s lines, its opening docstring turned into ``#`` comments (mid-script)."""
+    if not source.startswith('"""'):
+        return source.splitlines()
+    end = source.index('"""', 3)
+    doc = source[3:end].splitlines()
+    return [f"# {line}".rstrip() for line in doc] + source[end + 3 :].lstrip("\n").splitlines()
+
+
 def _method_setup(cfg: RunConfig, d: int, r: int, c: int) -> list[str]:
     """The dynamic method's snippet and the objects the loop uses (after the model exists)."""
     w = cfg.weighting
@@ -359,7 +368,7 @@ def _method_setup(cfg: RunConfig, d: int, r: int, c: int) -> list[str]:
         "",
         f"# The weighting method, {METHODS[method].label}, in plain PyTorch: the snippet the",
         "# page's Method tab shows for these settings.",
-        source.rstrip(),
+        *_docstring_as_comments(source.rstrip()),
         "",
     ]
     entry = ENTRY_POINTS[method]
