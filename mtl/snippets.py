@@ -453,8 +453,8 @@ def unavailable(method: str, params: Mapping[str, Any] | None = None) -> str | N
     p = cls.resolve_params(dict(params or {}))
     if p.get(SMOOTHING.name, 0.0):
         return (
-            f"The snippet of {cls.label} does not write out CR-MOGM smoothing yet; set the "
-            "smoothing to 0 to see it."
+            f"The snippet of {cls.label} does not write out CR-MOGM smoothing yet; with the "
+            "smoothing at 0 there is one."
         )
     if method == "mgda" and p["upper_bound"]:
         return (
