@@ -524,13 +524,13 @@ def snippet(
     if method == "cagrad":
         rescale = p["rescale"]
         divisor = {"none": 1.0, "one_plus_c2": 1.0 + p["c"] ** 2, "one_plus_c": 1.0 + p["c"]}
-        doc = {
+        rescale_doc = {
             "none": "",
             "one_plus_c2": "\nThe step is divided by 1 + c^2 (the official code's default).",
             "one_plus_c": "\nThe step is divided by 1 + c.",
         }
         source = _CAGRAD.format(
-            c=p["c"], divisor=divisor[rescale], rescale=rescale, rescale_doc=doc[rescale]
+            c=p["c"], divisor=divisor[rescale], rescale=rescale, rescale_doc=rescale_doc[rescale]
         )
         return source + _GRADIENT_COMMON.format(name="cagrad", weights_args="")
     return _IMTL_G + "\n\n" + _GRADIENT_COMMON.format(name="imtl_g", weights_args="")
