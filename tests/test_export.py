@@ -168,6 +168,20 @@ def test_notebook_script_runs_standalone_and_prints_the_notebooks_figures(tmp_pa
     assert f"{printed['MSE']:.4f}" == "4.1031" and printed["accuracy"] == 0.5
 
 
+@pytest.mark.slow
+def test_a_dynamic_methods_script_runs_standalone_and_prints_the_apps_figures(tmp_path):
+    cfg = DYNAMIC_CASES["cagrad_minibatch"]
+    script = tmp_path / "run.py"
+    script.write_text(to_script(cfg))
+    out = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True
+    ).stdout
+    printed = _figures(out)
+    row = mtl.train(cfg).summary.iloc[0]
+    assert printed["MSE"] == pytest.approx(row["test_mse"], abs=1e-4, rel=1e-4)
+    assert printed["accuracy"] == pytest.approx(row["test_accuracy"], abs=1e-4)
+
+
 @pytest.mark.parametrize(
     ("method", "params", "why"),
     [
