@@ -12,9 +12,24 @@ standard deviation, standardised in the script with the same arithmetic, and the
 mapped back before the MSE is taken, as the app does. A balanced start (``weighting.scale =
 "balanced"``) divides the weights by the first step's losses in the script, as
 :func:`mtl.weighting.static.balanced_weights` does. Mini-batch order comes from this package's
-counter-based generator, whose source is embedded verbatim. Methods that fix the weights (static,
-equal sum, equal mean) export; dynamic methods are refused with a message, since their state would
-have to be rewritten by hand.
+counter-based generator, whose source is embedded verbatim.
+
+Methods that fix the weights (static, equal sum, equal mean) write the weighted sum out. The dynamic
+methods of :data:`DYNAMIC_METHODS` embed their update rule in plain PyTorch, the snippet of
+:mod:`mtl.snippets` (the Method tab's), and the loop calls it as the app's engine does:
+
+* a loss-based method (uncertainty weighting, DWA, RLW, GLS, Tchebycheff, STCH) gives the loss
+  to back-propagate. RLW draws its normal numbers from the embedded counter-based generator with
+  the run's seed and the step, exactly as the app does; uncertainty weighting's log-variances get
+  an optimizer of the model's kind and learning rate (plain SGD, no momentum, or Adam), stepped
+  after the model's, as in the app; DWA is told each epoch's mean training losses (the full-batch
+  step's losses, or the mean over the epoch's batches);
+* a gradient-based method (PCGrad, MGDA, CAGrad, IMTL-G; two tasks) sets ``.grad`` itself from
+  the per-task gradients on the shared layers (each head gets its own task's gradient), and the
+  L2 penalty's gradient is added on top, as the engine adds it to the combined direction.
+
+Any other method (or setting a snippet does not write out, e.g. CR-MOGM smoothing) is refused with
+a :class:`ConfigError` that says which methods export, never exported as static weights.
 """
 
 from __future__ import annotations
@@ -29,8 +44,25 @@ from mtl.config import RunConfig
 from mtl.data import build_dataset, notebook, split_dataset
 from mtl.errors import ConfigError
 from mtl.models import layers_of
+from mtl.snippets import ENTRY_POINTS, snippet, unavailable
+from mtl.weighting import METHODS
 
-EXPORTABLE_METHODS = ("static", "equal_sum", "equal_mean")
+STATIC_METHODS = ("static", "equal_sum", "equal_mean")
+DYNAMIC_METHODS = (
+    "uncertainty",
+    "dwa",
+    "rlw",
+    "gls",
+    "tchebycheff",
+    "stch",
+    "pcgrad",
+    "mgda",
+    "cagrad",
+    "imtl",
+)
+"""Dynamic methods whose update the script writes out (MGDA without the upper bound, IMTL in its
+gradient mode, IMTL-G; no CR-MOGM smoothing)."""
+EXPORTABLE_METHODS = STATIC_METHODS + DYNAMIC_METHODS
 MAX_EMBEDDED_NUMBERS = 200_000
 """Cap on the numbers embedded as data, to keep the script a readable download."""
 
@@ -58,15 +90,31 @@ torch.randn(100, 1), torch.randn(100, 1), torch.randn(50, 1), torch.randn(50, 1)
 """
 
 
-def _weights(cfg: RunConfig) -> tuple[float, float]:
+def _refuse(method: str, why: str) -> ConfigError:
+    """Why ``method`` does not export: the methods that do, then ``why``."""
+    names = {"mgda": "MGDA (not MGDA-UB)", "imtl": "IMTL-G (IMTL in mode 'gradient')"}
+    covered = ", ".join(names.get(m, METHODS[m].label) for m in EXPORTABLE_METHODS)
+    return ConfigError(
+        "weighting.method",
+        method,
+        f"a method a script export writes out ({covered}), without CR-MOGM smoothing. "
+        + why.rstrip("."),
+    )
+
+
+def _weights(cfg: RunConfig) -> tuple[float, float] | None:
+    """The fixed weights of a static method, ``None`` for a dynamic one the script writes out.
+
+    Raises :class:`ConfigError` for a method (or setting) the script cannot write out.
+    """
     method = cfg.weighting.method
     if method not in EXPORTABLE_METHODS:
-        raise ConfigError(
-            "weighting.method",
-            method,
-            "a method with fixed weights (" + ", ".join(EXPORTABLE_METHODS) + ") for a script "
-            "export; dynamic methods keep state a script would have to re-implement",
-        )
+        raise _refuse(method, f"{METHODS[method].label}'s update is not written out yet.")
+    if method in DYNAMIC_METHODS:
+        reason = unavailable(method, dict(cfg.weighting.params))
+        if reason is not None:
+            raise _refuse(method, reason)
+        return None
     if method == "equal_sum":
         return 1.0, 1.0
     if method == "equal_mean":
@@ -111,7 +159,8 @@ def to_script(cfg: RunConfig) -> str:
 
     Raises :class:`ConfigError` for a dynamic weighting method or data too large to embed.
     """
-    w_reg, w_cls = _weights(cfg)
+    weights = _weights(cfg)
+    method = cfg.weighting.method
     dataset = build_dataset(cfg.data)
     split = split_dataset(
         dataset,
@@ -149,16 +198,21 @@ def to_script(cfg: RunConfig) -> str:
             f"torch.optim.SGD(model.parameters(), lr={cfg.optim.lr!r}, "
             f"momentum={cfg.optim.momentum!r})"
         )
-    l2_term = (
-        f" + {loss.l2!r} * sum(m.weight.square().sum() for m in model.modules() "
+    l2_expr = (
+        f"{loss.l2!r} * sum(m.weight.square().sum() for m in model.modules() "
         "if isinstance(m, nn.Linear))"
         if loss.l2 > 0
         else ""
     )
+    l2_term = f" + {l2_expr}" if l2_expr else ""
+    if weights is None:
+        what = f"{METHODS[method].label}, its update written out"
+    else:
+        what = f"weights {weights[0]!r} / {weights[1]!r}"
     evaluate_on = "test" if split.has_test else "train"
     parts = [
         f'"""Reproduces one run of the loss-weighting explorer ({dataset.name} data, '
-        f"{cfg.model.shape} model, weights {w_reg!r} / {w_cls!r}).",
+        f"{cfg.model.shape} model, {what}).",
         "",
         "Generated by mtl.export.to_script; needs only torch. Prints the final MSE and accuracy",
         f"on the {evaluate_on} split, which equal the app's run.",
@@ -204,25 +258,46 @@ def to_script(cfg: RunConfig) -> str:
         _NOTEBOOK_PREAMBLE if dataset.rng_preamble is not None else "",
         "model = Model()",
         f"optimizer = {optimizer}",
-        f"w_reg, w_cls = {w_reg!r}, {w_cls!r}"
-        + ("  # relative to the first step's losses (balanced start)" if balanced else ""),
+        *(
+            _method_setup(cfg, dataset.n_features, dataset.n_regression, dataset.n_classes)
+            if weights is None
+            else [
+                f"w_reg, w_cls = {weights[0]!r}, {weights[1]!r}"
+                + ("  # relative to the first step's losses (balanced start)" if balanced else "")
+            ]
+        ),
     ]
-    if minibatch:
+    n_steps = -(-n_train // batch) if minibatch and batch is not None else 1
+    if weights is None:
+        zero, backward, step, epoch_start, epoch_end = _method_step(cfg, l2_expr, n_steps)
+    else:
+        zero, backward, step = (
+            ["optimizer.zero_grad()"],
+            [f"(w_reg * l_reg + w_cls * l_cls{l2_term}).backward()"],
+            ["optimizer.step()"],
+        )
+        epoch_start, epoch_end = [], []
+    if minibatch or method == "rlw":
         rng_source = inspect.getsource(counter_rng).replace(
             "from __future__ import annotations\n", ""
         )
+        uses = ["mini-batch order"] if minibatch else []
+        uses += ["RLW's weights"] if method == "rlw" else []
         parts += [
             "",
-            "# Mini-batch order: the explorer's counter-based generator, verbatim.",
+            f"# {' and '.join(uses).capitalize()}: the explorer's counter-based generator, "
+            "verbatim.",
             rng_source,
-            f"seed, batch_size = torch.tensor([{cfg.seed}]), {batch}",
+            f"seed, batch_size = torch.tensor([{cfg.seed}]), {batch if minibatch else None}",
         ]
+    if minibatch:
         loop = [
             f"for epoch in range({cfg.epochs}):",
             f"    order = permutations(seed, STREAM_BATCHES, epoch, {n_train})[0]",
+            *_indent(epoch_start, 4),
             f"    for start in range(0, {n_train}, batch_size):",
             "        idx = order[start : start + batch_size]",
-            "        optimizer.zero_grad()",
+            *_indent(zero, 8),
             "        xb, yb_reg, yb_cls = x_train[idx], y_reg_train[idx], y_cls_train[idx]",
             "        l_reg, l_cls = losses(model, xb, yb_reg, yb_cls)",
             *(
@@ -233,13 +308,15 @@ def to_script(cfg: RunConfig) -> str:
                 if balanced
                 else []
             ),
-            f"        (w_reg * l_reg + w_cls * l_cls{l2_term}).backward()",
-            "        optimizer.step()",
+            *_indent(backward, 8),
+            *_indent(step, 8),
+            *_indent(epoch_end, 4),
         ]
     else:
         loop = [
             f"for epoch in range({cfg.epochs}):",
-            "    optimizer.zero_grad()",
+            *_indent(epoch_start, 4),
+            *_indent(zero, 4),
             "    l_reg, l_cls = losses(model, x_train, y_reg_train, y_cls_train)",
             *(
                 [
@@ -249,8 +326,9 @@ def to_script(cfg: RunConfig) -> str:
                 if balanced
                 else []
             ),
-            f"    (w_reg * l_reg + w_cls * l_cls{l2_term}).backward()",
-            "    optimizer.step()",
+            *_indent(backward, 4),
+            *_indent(step, 4),
+            *_indent(epoch_end, 4),
         ]
     parts += [
         "",
@@ -266,3 +344,86 @@ def to_script(cfg: RunConfig) -> str:
         "",
     ]
     return "\n".join(parts)
+
+
+def _indent(lines: list[str], n: int) -> list[str]:
+    return [" " * n + line for line in lines]
+
+
+def _docstring_as_comments(source: str) -> list[str]:
+    """``source``'s lines, its opening docstring turned into ``#`` comments (mid-script)."""
+    if not source.startswith('"""'):
+        return source.splitlines()
+    end = source.index('"""', 3)
+    doc = source[3:end].splitlines()
+    return [f"# {line}".rstrip() for line in doc] + source[end + 3 :].lstrip("\n").splitlines()
+
+
+def _method_setup(cfg: RunConfig, d: int, r: int, c: int) -> list[str]:
+    """The dynamic method's snippet and the objects the loop uses (after the model exists)."""
+    w = cfg.weighting
+    method = w.method
+    source = snippet(method, dict(w.params), weights=w.weights, scale=w.scale)
+    lines = [
+        "",
+        f"# The weighting method, {METHODS[method].label}, in plain PyTorch: the snippet the",
+        "# page's Method tab shows for these settings.",
+        *_docstring_as_comments(source.rstrip()),
+        "",
+    ]
+    entry = ENTRY_POINTS[method]
+    if METHODS[method].kind == "gradient":
+        shared = [layer.name for layer in layers_of(cfg.model, d, r, c) if layer.owner == "shared"]
+        layers = ", ".join(f"model.{name}" for name in shared) + ","
+        lines.append(
+            f"shared_params = [p for layer in ({layers}) for p in layer.parameters()]"
+            "  # the layers both tasks use"
+        )
+    elif method in ("gls", "rlw"):
+        lines.append(f"objective = {entry}")
+    else:
+        lines.append(f"objective = {entry}()")
+    if method == "uncertainty":
+        kind = "Adam" if cfg.optim.kind == "adam" else "SGD"
+        lines += [
+            "# The log-variances learn with an optimizer of the model's kind and learning rate",
+            "# (without momentum), stepped after the model's, as in the app.",
+            f"weighting_optimizer = torch.optim.{kind}(objective.parameters(), "
+            f"lr={cfg.optim.lr!r})",
+        ]
+    return lines
+
+
+def _method_step(
+    cfg: RunConfig, l2_expr: str, n_steps: int
+) -> tuple[list[str], list[str], list[str], list[str], list[str]]:
+    """The loop's lines for a dynamic method: zero, backward, step, epoch start and end."""
+    method = cfg.weighting.method
+    zero = ["optimizer.zero_grad()"]
+    step = ["optimizer.step()"]
+    epoch_start: list[str] = []
+    epoch_end: list[str] = []
+    if METHODS[method].kind == "gradient":
+        backward = [f"{ENTRY_POINTS[method]}([l_reg, l_cls], shared_params)"]
+        if l2_expr:
+            backward.append(f"({l2_expr}).backward()  # the L2 penalty, added on top")
+    else:
+        l2_term = f" + {l2_expr}" if l2_expr else ""
+        backward = [f"(objective([l_reg, l_cls]){l2_term}).backward()"]
+    if method == "rlw":  # the app's draw for this member and step: seed, stream, step
+        zero.append(
+            f"step = epoch * {n_steps} + start // batch_size" if n_steps > 1 else "step = epoch"
+        )
+        l2_term = f" + {l2_expr}" if l2_expr else ""
+        backward = [
+            "z = normal(seed, STREAM_WEIGHTS, step, 2)[0]",
+            f"(objective([l_reg, l_cls], z=z){l2_term}).backward()",
+        ]
+    if method == "uncertainty":
+        zero.append("weighting_optimizer.zero_grad()")
+        step.append("weighting_optimizer.step()")
+    if method == "dwa":
+        epoch_start = ["epoch_losses = torch.zeros(2)"]
+        step.append("epoch_losses += torch.stack([l_reg, l_cls]).detach()")
+        epoch_end = [f"objective.epoch_end(epoch_losses / {n_steps})  # the epoch's mean losses"]
+    return zero, backward, step, epoch_start, epoch_end

@@ -581,12 +581,22 @@ def test_the_downloads_hold_the_runs_data_config_and_script(recording):
     assert from_query(loaded) == (result.config, [])
 
 
-def test_a_dynamic_method_shows_why_there_is_no_script():
+def test_a_method_not_written_out_shows_why_there_is_no_script():
+    at = new_app()
+    set_and_run(at, "weighting.method", "nash_mtl")
+    open_tab(at, "Share & export")
+    assert not [b for b in at.get("download_button") if b.key == "share.script"]
+    assert any(
+        "No script for this run" in i.value and "not written out yet" in i.value for i in at.info
+    )
+
+
+def test_a_dynamic_method_written_out_has_a_script(recording):
     at = new_app()
     set_and_run(at, "weighting.method", "uncertainty")
     open_tab(at, "Share & export")
-    assert not [b for b in at.get("download_button") if b.key == "share.script"]
-    assert any("No script for this run" in i.value and "fixed weights" in i.value for i in at.info)
+    script = downloaded(at, "share.script").decode()
+    assert script == to_script(shown(at).config) and "class UncertaintyWeighting" in script
 
 
 def test_loading_a_configuration_file_fills_the_controls():

@@ -48,6 +48,64 @@ CASES = {
 }
 
 
+DYNAMIC_CASES = {
+    "uncertainty_sgd": mtl.preset("conflicting").with_(
+        epochs=40, **{"weighting.method": "uncertainty"}
+    ),
+    "uncertainty_adam_minibatch": mtl.preset("penguins").with_(
+        epochs=6, **{"weighting.method": "uncertainty", "optim.batch_size": 32}
+    ),
+    "dwa_minibatch": mtl.preset("penguins").with_(
+        epochs=8,
+        **{
+            "weighting.method": "dwa",
+            "weighting.params": (("temperature", 0.5),),
+            "optim.batch_size": 32,
+        },
+    ),
+    "dwa_full_batch": mtl.preset("conflicting").with_(epochs=30, **{"weighting.method": "dwa"}),
+    "rlw_full_batch": mtl.preset("conflicting").with_(epochs=30, **{"weighting.method": "rlw"}),
+    "rlw_minibatch": mtl.preset("penguins").with_(
+        epochs=5, seed=3, **{"weighting.method": "rlw", "optim.batch_size": 32}
+    ),
+    "gls_l2": mtl.preset("linear").with_(epochs=40, **{"weighting.method": "gls", "loss.l2": 0.01}),
+    "tchebycheff": mtl.preset("conflicting").with_(
+        epochs=40, **{"weighting.method": "tchebycheff", "weighting.weights": (0.7, 0.3)}
+    ),
+    "tchebycheff_best_seen_minibatch": mtl.preset("penguins").with_(
+        epochs=6,
+        **{
+            "weighting.method": "tchebycheff",
+            "weighting.params": (("reference", "best_seen"),),
+            "optim.batch_size": 32,
+        },
+    ),
+    "stch_raw_losses": mtl.preset("conflicting").with_(
+        epochs=30,
+        **{"weighting.method": "stch", "weighting.params": (("mu", 0.5), ("normalize", "none"))},
+    ),
+    "pcgrad_l2_momentum": mtl.preset("conflicting").with_(
+        epochs=40,
+        **{"weighting.method": "pcgrad", "loss.l2": 0.01, "optim.momentum": 0.9},
+    ),
+    "pcgrad_minibatch": mtl.preset("penguins").with_(
+        epochs=5, **{"weighting.method": "pcgrad", "optim.batch_size": 32}
+    ),
+    "mgda_notebook": mtl.preset("notebook").with_(epochs=200, **{"weighting.method": "mgda"}),
+    "mgda_loss_normalised": mtl.preset("conflicting").with_(
+        epochs=40,
+        **{"weighting.method": "mgda", "weighting.params": (("normalize", "loss+"),)},
+    ),
+    "cagrad_minibatch": mtl.preset("penguins").with_(
+        epochs=5, **{"weighting.method": "cagrad", "optim.batch_size": 32}
+    ),
+    "imtl_g_article": mtl.preset("article").with_(
+        epochs=100,
+        **{"weighting.method": "imtl", "weighting.params": (("mode", "gradient"),)},
+    ),
+}
+
+
 def _figures(out: str) -> dict[str, float]:
     """``{"MSE": ..., "accuracy": ...}`` from the script's two printed lines."""
     figures = {}
@@ -78,6 +136,27 @@ def test_script_prints_the_apps_figures(name, capsys):
     assert printed["accuracy"] == pytest.approx(row[f"{split}_accuracy"], abs=1e-4)
 
 
+@pytest.mark.parametrize("name", DYNAMIC_CASES)
+def test_script_of_a_dynamic_method_writes_its_update_out_and_prints_the_apps_figures(name, capsys):
+    cfg = DYNAMIC_CASES[name]
+    source = to_script(cfg)
+    assert "import mtl" not in source and "from mtl" not in source  # torch only
+    assert "w_reg, w_cls =" not in source  # not exported as static weights
+    printed = _printed_in_process(source, capsys)
+    row = mtl.train(cfg).summary.iloc[0]
+    split = "test" if cfg.data.test_fraction > 0 else "train"
+    assert printed["MSE"] == pytest.approx(row[f"{split}_mse"], abs=1e-4, rel=1e-4)
+    assert printed["accuracy"] == pytest.approx(row[f"{split}_accuracy"], abs=1e-4)
+
+
+def test_a_dynamic_methods_script_differs_from_static_weights(capsys):
+    """The written-out update matters: the same run with static weights prints other figures."""
+    cfg = DYNAMIC_CASES["pcgrad_l2_momentum"]
+    dynamic = _printed_in_process(to_script(cfg), capsys)
+    static = _printed_in_process(to_script(cfg.with_(**{"weighting.method": "equal_sum"})), capsys)
+    assert abs(dynamic["MSE"] - static["MSE"]) > 1e-3
+
+
 @pytest.mark.slow
 def test_notebook_script_runs_standalone_and_prints_the_notebooks_figures(tmp_path):
     script = tmp_path / "run.py"
@@ -89,11 +168,35 @@ def test_notebook_script_runs_standalone_and_prints_the_notebooks_figures(tmp_pa
     assert f"{printed['MSE']:.4f}" == "4.1031" and printed["accuracy"] == 0.5
 
 
-@pytest.mark.parametrize("method", ["uncertainty", "mgda"])
-def test_dynamic_methods_are_refused_with_a_reason(method):
-    cfg = mtl.preset("linear").with_(**{"weighting.method": method})
-    with pytest.raises(mtl.ConfigError, match="fixed weights"):
+@pytest.mark.slow
+def test_a_dynamic_methods_script_runs_standalone_and_prints_the_apps_figures(tmp_path):
+    cfg = DYNAMIC_CASES["cagrad_minibatch"]
+    script = tmp_path / "run.py"
+    script.write_text(to_script(cfg))
+    out = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True
+    ).stdout
+    printed = _figures(out)
+    row = mtl.train(cfg).summary.iloc[0]
+    assert printed["MSE"] == pytest.approx(row["test_mse"], abs=1e-4, rel=1e-4)
+    assert printed["accuracy"] == pytest.approx(row["test_accuracy"], abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("method", "params", "why"),
+    [
+        ("nash_mtl", (), "Nash-MTL's update is not written out yet"),
+        ("fairgrad", (), "not written out yet"),
+        ("mgda", (("upper_bound", True),), "MGDA-UB"),
+        ("pcgrad", (("smoothing", 0.5),), "CR-MOGM smoothing"),
+        ("imtl", (), "IMTL-L"),
+    ],
+)
+def test_methods_not_written_out_are_refused_with_a_reason(method, params, why):
+    cfg = mtl.preset("linear").with_(**{"weighting.method": method, "weighting.params": params})
+    with pytest.raises(mtl.ConfigError, match="a script export writes out") as refused:
         to_script(cfg)
+    assert why in str(refused.value)
 
 
 def test_too_much_data_to_embed_is_refused():

@@ -7,7 +7,8 @@
   (:func:`mtl.urlstate.to_query`), so one format serves both, and loading it back
   (:func:`load_json` then :func:`ui.links.apply`) checks and clamps it exactly as a link.
 - A standalone PyTorch script (:func:`mtl.export.to_script`, torch only) that reproduces the run
-  and prints its final MSE and accuracy; for a run that cannot be exported (a dynamic method, too
+  and prints its final MSE and accuracy, dynamic methods' update rules written out in plain
+  PyTorch; for a run that cannot be exported (a method whose update is not written out yet, too
   much data) the reason is shown instead of the button.
 """
 

@@ -11,6 +11,8 @@ import math
 import streamlit as st
 
 import mtl
+from mtl.config import WeightingSpec
+from mtl.snippets import snippet, unavailable
 from mtl.weighting import METHODS
 from ui import inert
 from ui.charting import show as _show
@@ -221,6 +223,7 @@ def method(result: mtl.Result) -> None:
     st.markdown("\n".join(f"- {fact}" for fact in facts))
     if cls.citation:
         st.caption(f"Source: {cls.citation}")
+    own_loop_snippet(weighting)
     st.divider()
     st.markdown("Whatever the method, the loss the optimizer sees is")
     st.latex(
@@ -232,3 +235,19 @@ def method(result: mtl.Result) -> None:
         "coefficient. Gradient-based methods apply their weights to the task gradients on the "
         "shared layers instead."
     )
+
+
+def own_loop_snippet(weighting: WeightingSpec) -> None:
+    """The method's update in plain PyTorch for one's own training loop, with a copy button."""
+    st.markdown("**In your own training loop**")
+    params = dict(weighting.params)
+    reason = unavailable(weighting.method, params)
+    if reason is not None:
+        st.caption(reason)
+        return
+    st.caption(
+        "This method's update in plain PyTorch (it imports torch only), with the settings "
+        "above; copy it with the button at the code's top right."
+    )
+    source = snippet(weighting.method, params, weights=weighting.weights, scale=weighting.scale)
+    st.code(source, language="python")
