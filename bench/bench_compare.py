@@ -1,6 +1,6 @@
 """What-if comparisons: wall time of the default sweep and of the default face-off.
 
-On the "Conflicting tasks" preset (the page's first screen), one torch thread:
+On the page's first screen (``ui.state.DEFAULT_PRESET``, the "tradeoff" preset), one thread:
 
 1. The default weight sweep: 101 values of α x 3 seeds = 303 members, trained as one population
    (``mtl.sweep``), as the page's "Run the sweep" button does.
@@ -32,6 +32,7 @@ import mtl
 from mtl.compare import face_off
 from mtl.runtime import configure_threads
 from mtl.weighting import METHODS
+from ui.state import DEFAULT_PRESET
 
 ROOT = Path(__file__).resolve().parents[1]
 GOAL = 3.0
@@ -61,7 +62,7 @@ def main() -> None:
     from mtl.sweeps import DEFAULT_POINTS, DEFAULT_SEEDS, alpha_grid, seeds_from, sweep_config
 
     configure_threads(1)  # like the page on a small shared server; also steadier timings
-    cfg = mtl.preset("conflicting")
+    cfg = mtl.preset(DEFAULT_PRESET)
     weights = [(a, 1.0 - a) for a in alpha_grid(DEFAULT_POINTS)]
     seeds = seeds_from(cfg, DEFAULT_SEEDS)
     members = len(weights) * len(seeds)

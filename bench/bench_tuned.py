@@ -1,7 +1,7 @@
 """The tuned face-off: one mixed population against one population per method.
 
-On the default preset ("Conflicting tasks"), one torch thread, every registered weighting method
-x the 4 learning rates of :data:`mtl.compare.LR_FACTORS` x 3 seeds, plus the tuned static front
+On the page's default preset (``ui.state.DEFAULT_PRESET``), one torch thread, every registered
+weighting method x the 4 learning rates of :data:`mtl.compare.LR_FACTORS` x 3 seeds, plus the tuned static front
 (11 α x 4 rates x 3 seeds; its ends are the single-task baselines), all trained on the same rows
 (the training rows less the validation part):
 
@@ -35,6 +35,7 @@ from mtl.compare import FRONT_POINTS, LR_FACTORS, tuned_face_off, validation_spl
 from mtl.engine import Population, train_population
 from mtl.runtime import configure_threads
 from mtl.weighting import METHODS
+from ui.state import DEFAULT_PRESET
 
 GOAL_SECONDS = 10.0
 GOAL_RATIO = 5.0
@@ -87,7 +88,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
     configure_threads(1)
-    cfg = mtl.preset("conflicting")
+    cfg = mtl.preset(DEFAULT_PRESET)
     methods = list(METHODS)
     seeds = (0, 1, 2)
     members = (len(methods) + FRONT_POINTS) * len(LR_FACTORS) * len(seeds)
