@@ -1,9 +1,9 @@
 """The tuned face-off: one mixed population against one population per method.
 
 On the page's default preset (``ui.state.DEFAULT_PRESET``), one torch thread, every registered
-weighting method x the 4 learning rates of :data:`mtl.compare.LR_FACTORS` x 3 seeds, plus the tuned static front
-(11 α x 4 rates x 3 seeds; its ends are the single-task baselines), all trained on the same rows
-(the training rows less the validation part):
+weighting method x the 4 learning rates of :data:`mtl.compare.LR_FACTORS` x 3 seeds, plus the
+tuned static front (11 α x 4 rates x 3 seeds; its ends are the single-task baselines), all
+trained on the same rows (the training rows less the validation part):
 
 1. mixed: :func:`mtl.compare.tuned_face_off`, everything in one mixed population (and the
    selection, intervals, grouping and front that follow);
