@@ -21,7 +21,9 @@ Solver. The official code and LibMTL call ``scipy.optimize.least_squares`` on th
 minimum of the strictly convex ``f(w) = w^T G w / 2 - sum_t h(w_t)`` with ``h' = w^(-1/alpha)``
 (``h = log`` for ``alpha = 1``), by damped Newton steps batched over all members (no per-member
 solver), with a fraction-to-boundary rule keeping ``w > 0`` and Armijo backtracking, until every
-member's Newton decrement is negligible. The start is ``w_t = (G_tt (1 + cos))^(-1/(1 + p))`` for
+member's Newton decrement is negligible or, near Pareto stationarity where the Hessian is
+ill-conditioned, stalls above that threshold while ``f`` no longer decreases (the optimum to
+rounding). The start is ``w_t = (G_tt (1 + cos))^(-1/(1 + p))`` for
 two tasks, which is the exact solution for ``alpha = 1`` (Nash-MTL's closed form) and for equal
 norms, so those need no step and others a few; ``w_t = G_tt^(-1/(1 + p))`` for more tasks
 (exact for orthogonal gradients). The 2 x 2 Newton systems are solved in closed form. For
@@ -97,18 +99,21 @@ def solve_power_equation(G: torch.Tensor, p: float) -> torch.Tensor:
     dn = Gn.diagonal(dim1=-2, dim2=-1)
     if T == 2:  # exact for p = 1 and for equal norms: (G_tt (1 + cos))^(-1 / (1 + p))
         cos = Gn[..., 0, 1] / (dn[..., 0] * dn[..., 1]).sqrt()
-        w = (dn * (1.0 + cos).clamp_min(1e-6).unsqueeze(-1)).pow(-1.0 / (1.0 + p))
+        w = (dn * (1.0 + cos).clamp_min(1e-3 * RIDGE).unsqueeze(-1)).pow(-1.0 / (1.0 + p))
     else:  # exact for orthogonal gradients
         w = dn.pow(-1.0 / (1.0 + p))
     f = _objective(Gn, w, p)
+    stalled = torch.zeros(f.shape, dtype=torch.bool, device=f.device)
+    previous = torch.full(f.shape, torch.inf, dtype=f.dtype, device=f.device)
     for _ in range(MAX_NEWTON):
         grad = (Gn @ w.unsqueeze(-1)).squeeze(-1) - w.pow(-p)
         step = _newton_step(Gn + torch.diag_embed(p * w.pow(-p - 1.0)), grad)
         decrement = -(grad * step).sum(-1)  # lambda^2 >= 0, twice the estimated suboptimality
         slack = 1e-13 * (1.0 + f.abs())  # rounding in f: near the solution every step passes
-        active = decrement > 1e-20 * (1.0 + f.abs())
+        active = (decrement > 1e-20 * (1.0 + f.abs())) & ~stalled
         if not bool(active.any()):
             break
+        f_before = f
         shrink = torch.where(step < 0, -0.99 * w / step.clamp_max(-1e-300), torch.inf)
         t = torch.where(active, shrink.amin(-1).clamp_max(1.0), 0.0)
         pending = active
@@ -123,6 +128,13 @@ def solve_power_equation(G: torch.Tensor, p: float) -> torch.Tensor:
             if not bool(pending.any()):
                 break
             t = torch.where(pending, 0.5 * t, t)
+        # At the optimum to rounding: the step decreased f by no more than its rounding and the
+        # decrement did not even halve (Newton converges quadratically near a well-conditioned
+        # optimum). Near Pareto stationarity G is ill-conditioned and the decrement stalls above
+        # its threshold: stop such a member rather than take all MAX_NEWTON steps.
+        no_progress = f_before - f <= slack
+        stalled |= active & no_progress & (decrement > 0.5 * previous)
+        previous = torch.where(active, decrement, previous)
     # No positive solution without the ridge: some nonnegative v != 0 has G v = 0, i.e. zero is a
     # convex combination of the gradients (Pareto stationary). Return that null combination.
     stationary = (RIDGE * w.pow(1.0 + p) > STATIONARY).any(-1, keepdim=True)

@@ -146,16 +146,6 @@ KNOWN_BUGS: dict[tuple[str, str, str], str] = {
 }
 
 
-SLOW_SOLVES = {
-    (method, case)
-    for method in ("nash_mtl", "fairgrad")
-    for case in ("opposite-unequal-2", "opposite-unequal-3", "near-opposite-2")
-}
-"""Pareto-stationary inputs on which the power-equation solver (:mod:`mtl.weighting.fairgrad`)
-runs all its damped Newton iterations (about 0.5 s of CPU a call): the ridge's solution lies near
-``w ~ 1e6``, which the damped steps approach slowly, before the null combination is returned."""
-
-
 def _cases() -> list[object]:
     params = []
     for name in sorted(DECLARED):
@@ -168,8 +158,6 @@ def _cases() -> list[object]:
                     marks.append(
                         pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[(name, case, prop)])
                     )
-                if (name, case) in SLOW_SOLVES:
-                    marks.append(pytest.mark.slow)
                 params.append(
                     pytest.param(name, case, prop, id=f"{name}-{case}-{prop}", marks=marks)
                 )
