@@ -176,7 +176,7 @@ def components_chart(
     points = base.mark_circle(size=50).encode(
         x=x,
         y=y,
-        color=alt.Color("component:N", scale=_component_scale(components), legend=None),
+        color=color,  # the same channel as the marks: a legend=None here conflicts with theirs
         order=order,
         opacity=alt.OpacityValue(0),
         tooltip=tooltip,
@@ -244,6 +244,8 @@ def metrics_chart(
         .encode(
             x=_epoch_axis(frame),
             y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
+            # colour and dash encode the split with the same legend: Vega-Lite merges them into
+            # one (a legend=None on either one conflicts with the other's legend)
             color=alt.Color(
                 "split:N",
                 scale=alt.Scale(domain=splits, range=[SPLIT_COLORS[s] for s in splits]),
@@ -252,7 +254,7 @@ def metrics_chart(
             strokeDash=alt.StrokeDash(
                 "split:N",
                 scale=alt.Scale(domain=splits, range=[SPLIT_DASH[s] for s in splits]),
-                legend=None,
+                legend=alt.Legend(title="split", orient="bottom"),
             ),
             tooltip=[
                 alt.Tooltip("epoch:Q"),
@@ -313,9 +315,9 @@ def _diagnostic(diagnostics: pd.DataFrame, name: str, member: int) -> pd.DataFra
 def _reference_rule(y: float) -> alt.Chart:
     """A dashed horizontal rule at ``y`` (zero cosine, balanced norms)."""
     rule: alt.Chart = (
-        alt.Chart(pd.DataFrame({"y": [y]}))
+        alt.Chart(pd.DataFrame({"level": [y]}))
         .mark_rule(color="#6B7280", strokeDash=[4, 4])
-        .encode(y=alt.Y("y:Q"))
+        .encode(y=alt.Y("level:Q"))
     )
     return rule
 
@@ -346,9 +348,9 @@ def cosine_chart(
     """
     frame = _diagnostic(diagnostics, "cosine", member)
     shade = (
-        alt.Chart(pd.DataFrame({"y": [-1.0], "y2": [0.0]}))
+        alt.Chart(pd.DataFrame({"low": [-1.0], "high": [0.0]}))
         .mark_rect(color=CONFLICT_COLOR, opacity=0.08)
-        .encode(y=alt.Y("y:Q"), y2=alt.Y2("y2:Q"))
+        .encode(y=alt.Y("low:Q"), y2=alt.Y2("high:Q"))
     )
     zero = _reference_rule(0.0)
     line = _diagnostic_line(
@@ -449,7 +451,14 @@ def data_chart(
                 scale=scale,
                 legend=alt.Legend(orient="bottom"),
             ),
-            fill=alt.Fill(field=color, type="nominal", scale=scale, legend=None),
+            # the fill shares the colour's legend (merged into one; legend=None would conflict)
+            fill=alt.Fill(
+                field=color,
+                type="nominal",
+                title=shown[color],
+                scale=scale,
+                legend=alt.Legend(orient="bottom"),
+            ),
             tooltip=[
                 alt.Tooltip(
                     field=c,
@@ -930,7 +939,12 @@ def face_off_chart(
             x=x,
             y=y,
             color=color,
-            shape=alt.Shape("label:N", sort=labels, legend=None),
+            # shape and colour share one legend (legend=None on the shape would conflict)
+            shape=alt.Shape(
+                "label:N",
+                sort=labels,
+                legend=alt.Legend(title="Method", orient="right", labelLimit=240),
+            ),
             tooltip=[
                 alt.Tooltip("label:N", title="method"),
                 alt.Tooltip("mse_mean:Q", title=f"{mse} (mean)", format=".4g"),

@@ -148,13 +148,13 @@ def test_cosine_chart_marks_zero_and_shades_conflict(result):
     assert line["encoding"]["y"]["field"] == "value"
     assert line["encoding"]["y"]["scale"]["domain"] == [-1, 1]
     shade_rows = spec["datasets"][shade["data"]["name"]]
-    assert shade_rows == [{"y": -1.0, "y2": 0.0}]
+    assert shade_rows == [{"low": -1.0, "high": 0.0}]
 
 
 def test_norm_ratio_chart_is_on_a_log_axis_with_a_rule_at_one(result):
     spec = charts.norm_ratio_chart(result.diagnostics).to_dict()
     rule, line = layers(spec)
-    assert spec["datasets"][rule["data"]["name"]] == [{"y": 1.0}]
+    assert spec["datasets"][rule["data"]["name"]] == [{"level": 1.0}]
     assert line["encoding"]["y"]["scale"]["type"] == "log"
 
 
