@@ -224,6 +224,79 @@ def losses_chart(
     return chart
 
 
+def _split_dash(splits: list[str], legend: alt.Legend | None) -> alt.StrokeDash:
+    """The dash channel over ``splits`` (train solid, test dashed)."""
+    return alt.StrokeDash(
+        "split:N",
+        scale=alt.Scale(domain=splits, range=[SPLIT_DASH[s] for s in splits]),
+        legend=legend,
+    )
+
+
+def loss_panel(
+    history: pd.DataFrame, *, component: str, member: int = 0, height: int = 220
+) -> alt.Chart:
+    """One component's raw loss over epochs, train solid, test dashed: one panel of the losses.
+
+    A single view (unlike :func:`losses_chart`'s facet), so it stretches to its container: the
+    page puts the panels in columns, which sit side by side on a wide screen and stack on a
+    phone. The split's legend is below the plot, so it never widens the panel.
+    """
+    frame = _plain(history[(history["member"] == member) & (history["component"] == component)])
+    frame = frame[["epoch", "split", "loss"]]
+    splits = _present(frame, "split", ("train", "test"))
+    chart: alt.Chart = (
+        alt.Chart(frame, title=component)
+        .mark_line(strokeWidth=2, color=PALETTE.get(component, "#888888"))
+        .encode(
+            x=_epoch_axis(frame),
+            y=alt.Y("loss:Q", title="raw loss", scale=alt.Scale(zero=False)),
+            strokeDash=_split_dash(splits, alt.Legend(title="split", orient="bottom")),
+            tooltip=[
+                alt.Tooltip("epoch:Q"),
+                alt.Tooltip("split:N"),
+                alt.Tooltip("loss:Q", title=f"{component} loss (raw)", format=".4g"),
+            ],
+        )
+        .properties(height=height)
+    )
+    return chart
+
+
+def metric_panel(
+    metrics: pd.DataFrame, *, metric: str, member: int = 0, height: int = 180
+) -> alt.Chart:
+    """One metric over epochs, train vs test: one panel of the metrics (see :func:`loss_panel`).
+
+    Colour and dash both tell the splits apart and share one legend, below the plot.
+    """
+    frame = _plain(metrics[(metrics["member"] == member) & (metrics["metric"] == metric)])
+    frame = frame[np.isfinite(frame["value"])][["epoch", "split", "value"]]
+    splits = _present(frame, "split", ("train", "test"))
+    legend = alt.Legend(title="split", orient="bottom")
+    chart: alt.Chart = (
+        alt.Chart(frame, title=METRIC_TITLES.get(metric, metric))
+        .mark_line(strokeWidth=2)
+        .encode(
+            x=_epoch_axis(frame),
+            y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
+            color=alt.Color(
+                "split:N",
+                scale=alt.Scale(domain=splits, range=[SPLIT_COLORS[s] for s in splits]),
+                legend=legend,
+            ),
+            strokeDash=_split_dash(splits, legend),
+            tooltip=[
+                alt.Tooltip("epoch:Q"),
+                alt.Tooltip("split:N"),
+                alt.Tooltip("value:Q", title=metric, format=".4g"),
+            ],
+        )
+        .properties(height=height)
+    )
+    return chart
+
+
 def _panel_width(total: int, panels: int) -> int:
     """Width of each of ``panels`` side-by-side panels filling about ``total`` pixels."""
     return max(160, total // max(1, panels) - 70)
