@@ -233,6 +233,12 @@ def _split_dash(splits: list[str], legend: alt.Legend | None) -> alt.StrokeDash:
     )
 
 
+FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
+"""Autosize of a panel: its width fits the container, ``height`` is the plot's own height.
+
+(Streamlit's theme fits both, so title, axis and legend below the plot would squeeze it.)"""
+
+
 def loss_panel(
     history: pd.DataFrame, *, component: str, member: int = 0, height: int = 220
 ) -> alt.Chart:
@@ -258,7 +264,7 @@ def loss_panel(
                 alt.Tooltip("loss:Q", title=f"{component} loss (raw)", format=".4g"),
             ],
         )
-        .properties(height=height)
+        .properties(height=height, autosize=FIT_WIDTH)
     )
     return chart
 
@@ -292,7 +298,7 @@ def metric_panel(
                 alt.Tooltip("value:Q", title=metric, format=".4g"),
             ],
         )
-        .properties(height=height)
+        .properties(height=height, autosize=FIT_WIDTH)
     )
     return chart
 

@@ -129,6 +129,39 @@ def test_metrics_chart_has_one_panel_per_metric_with_independent_scales(result):
     assert {r["split"] for r in dataset_rows(spec)} == {"train", "test"}
 
 
+def test_a_loss_panel_is_one_stretchable_view_of_one_component(result):
+    chart = charts.loss_panel(result.history, component="classification")
+    assert isinstance(chart, alt.Chart)  # a single view: it can fit its container's width
+    spec = chart.to_dict()
+    assert spec["autosize"] == {"type": "fit-x", "contains": "padding"}
+    assert spec["mark"]["color"] == charts.PALETTE["classification"]
+    assert spec["encoding"]["strokeDash"]["legend"]["orient"] == "bottom"
+    rows = dataset_rows(spec)
+    assert {r["split"] for r in rows} == {"train", "test"}
+    expected = result.history[
+        (result.history["member"] == 0) & (result.history["component"] == "classification")
+    ]
+    assert len(rows) == len(expected)
+
+
+def test_a_metric_panel_merges_colour_and_dash_into_one_legend(result):
+    spec = charts.metric_panel(result.metrics, metric="accuracy").to_dict()
+    assert spec["title"] == charts.METRIC_TITLES["accuracy"]
+    enc = spec["encoding"]
+    assert enc["color"]["legend"] == enc["strokeDash"]["legend"]  # equal: no legend conflict
+    assert {r["split"] for r in dataset_rows(spec)} == {"train", "test"}
+    assert spec["autosize"]["type"] == "fit-x"
+
+
+def test_layered_charts_give_a_field_one_legend(result):
+    """A legend=None beside a legend on the same field makes Vega-Lite warn in the console."""
+    spec = charts.components_chart(result.history).to_dict()
+    marks, points = layers(spec)
+    assert marks["encoding"]["color"] == points["encoding"]["color"]
+    spec = charts.metrics_chart(result.metrics).to_dict()["spec"]
+    assert spec["encoding"]["color"]["legend"] == spec["encoding"]["strokeDash"]["legend"]
+
+
 def test_weights_chart_draws_each_components_weight(result):
     spec = charts.weights_chart(result.history).to_dict()
     line = layers(spec)[0]
