@@ -4,8 +4,8 @@ Headless Chromium (Playwright) against one ``streamlit run app.py`` server for t
 each viewport the default page is opened and every detail tab visited in turn; the test fails
 on any console message of type warning or error, on a request to another host (the page is
 self-contained: its icon, fonts and scripts come from the app's own server), on a page wider
-than the screen and on a chart that reaches beyond the viewport. Screenshots of every tab go to
-pytest's temporary directory (``--basetemp`` to keep them), never into the repository.
+than the screen and on a chart that reaches beyond the viewport. A failing tab's screenshot goes
+to pytest's temporary directory, never into the repository.
 """
 
 from __future__ import annotations
@@ -75,12 +75,9 @@ def app_messages(messages: list[ConsoleMessage]) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("viewport", list(VIEWPORTS))
-def test_every_tab_logs_nothing_and_fits_the_screen(
-    browser: Browser, server: str, viewport: str, tmp_path: Path
-):
-    size = VIEWPORTS[viewport]
-    page = browser.new_page(viewport=size)
+def test_every_tab_logs_nothing_and_fits_the_screen(browser: Browser, server: str, tmp_path: Path):
+    """Both widths in one session (the phone's pass resizes the page: no second page load)."""
+    page = browser.new_page(viewport=VIEWPORTS["desktop"])
     page.set_default_timeout(30_000)
     messages: list[ConsoleMessage] = []
     elsewhere: list[str] = []
@@ -91,25 +88,29 @@ def test_every_tab_logs_nothing_and_fits_the_screen(
             elsewhere.append(request.url) if not request.url.startswith(server) else None
         ),
     )
+    problems: dict[str, object] = {}
     try:
         page.goto(server, wait_until="domcontentloaded")
         page.wait_for_selector('[data-testid="stMetricValue"]', timeout=60_000)
         settled(page)
-        problems: dict[str, object] = {}
-        for label in LABELS:
-            tab = page.get_by_role("tab", name=label, exact=True)
-            tab.click()
-            expect(tab).to_have_attribute("aria-selected", "true")
-            page.wait_for_timeout(200)  # let the rerun the click asks for begin
-            settled(page)
-            page.screenshot(path=str(tmp_path / f"{viewport}-{label.replace(' ', '_')}.png"))
-            logged = app_messages(messages)
-            messages.clear()
-            fit = page.evaluate(TOO_WIDE)
-            if logged:
-                problems[f"{label}: console"] = logged
-            if fit["page"] > fit["width"] or fit["wide"]:
-                problems[f"{label}: too wide"] = fit
+        for viewport, size in VIEWPORTS.items():
+            page.set_viewport_size(size)
+            for label in LABELS:
+                tab = page.get_by_role("tab", name=label, exact=True)
+                tab.click()
+                expect(tab).to_have_attribute("aria-selected", "true")
+                page.wait_for_timeout(200)  # let the rerun the click asks for begin
+                settled(page)
+                logged = app_messages(messages)
+                messages.clear()
+                fit = page.evaluate(TOO_WIDE)
+                if logged:
+                    problems[f"{viewport} {label}: console"] = logged
+                if fit["page"] > fit["width"] or fit["wide"]:
+                    problems[f"{viewport} {label}: too wide"] = fit
+                if logged or fit["wide"]:
+                    name = f"{viewport}-{label.replace(' ', '_')}.png"
+                    page.screenshot(path=str(tmp_path / name), full_page=True)
         assert page.locator('[data-testid="stException"]').count() == 0
     finally:
         page.close()
