@@ -916,7 +916,13 @@ def sweep_metrics_chart(
                 height=height, width=_panel_width(width, 2), title=y_axis["title"]
             )
         )
-    chart: alt.HConcatChart = alt.hconcat(*panels).resolve_scale(y="independent")  # altair: Any
+    # autosize "pad": Streamlit's theme asks every chart to "fit", which Vega-Lite cannot do for
+    # a concatenation (it warns in the browser's console); the panels keep their widths
+    chart: alt.HConcatChart = (
+        alt.hconcat(*panels)
+        .resolve_scale(y="independent")
+        .properties(autosize=alt.AutoSizeParams(type="pad"))
+    )  # altair: Any
     return chart
 
 
