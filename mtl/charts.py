@@ -1103,6 +1103,60 @@ def curves_chart(
     return chart
 
 
+def curve_panel(
+    frame: pd.DataFrame,
+    *,
+    metric: str,
+    order: list[str] | None = None,
+    colors: dict[str, str] | None = None,
+    title: str = "Run",
+    height: int = 240,
+) -> alt.Chart:
+    """One metric's curves of several runs: one panel of :func:`curves_chart`, as a single view.
+
+    It fits its container's width (see :func:`loss_panel`); the legend lists the series in one
+    column below the plot, so it never makes the panel wider than a phone. The legend is
+    clickable: the other series fade.
+    """
+    columns = ["series", "epoch", "value"] + (["split"] if "split" in frame else [])
+    data = _plain(frame[frame["metric"] == metric])[columns]
+    data = data[np.isfinite(data["value"])].copy()
+    names = order or _present(data, "series", ())
+    names = [n for n in names if n in set(data["series"])]
+    select = alt.selection_point(fields=["series"], bind="legend")
+    tooltip = [
+        alt.Tooltip("series:N", title=title.lower()),
+        alt.Tooltip("epoch:Q"),
+        alt.Tooltip("value:Q", title=metric, format=".4g"),
+    ]
+    if "split" in data:
+        tooltip.append(alt.Tooltip("split:N"))
+    chart: alt.Chart = (
+        alt.Chart(data, title=METRIC_TITLES.get(metric, metric))
+        .mark_line(strokeWidth=2)
+        .encode(
+            x=_epoch_axis(data),
+            y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
+            color=alt.Color(
+                "series:N",
+                scale=_series_scale(names, colors),
+                sort=names,
+                legend=alt.Legend(
+                    title=f"{title} (click to highlight)",
+                    orient="bottom",
+                    columns=1,
+                    labelLimit=280,
+                ),
+            ),
+            opacity=_highlight(select, 1.0, 0.12),
+            tooltip=tooltip,
+        )
+        .add_params(select)
+        .properties(height=height, autosize=FIT_WIDTH)
+    )
+    return chart
+
+
 REGION_COLOR = "#E69F00"
 """Colour of the shaded region a preference front reaches beyond the linear front's hull."""
 

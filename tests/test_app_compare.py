@@ -396,7 +396,8 @@ def test_pins_compare_with_deltas_survive_errors_and_unpin():
     assert table.loc["Alpha 0.8", "Δ accuracy (pp)"] == pytest.approx(
         100 * (second["test_accuracy"] - first["test_accuracy"])
     )
-    assert len(at.get("vega_lite_chart")) == 2  # the stacked chart and the pins' curves
+    # the stacked chart and the pins' curves: a panel per metric (MSE, accuracy)
+    assert len(at.get("vega_lite_chart")) == 3
 
     widget(at, "pins.baseline").set_value("Alpha 0.8")
     at.run()

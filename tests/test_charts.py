@@ -153,6 +153,25 @@ def test_a_metric_panel_merges_colour_and_dash_into_one_legend(result):
     assert spec["autosize"]["type"] == "fit-x"
 
 
+def test_a_curve_panel_draws_one_metric_of_every_series_with_a_one_column_legend():
+    frame = pd.DataFrame(
+        {
+            "series": ["A", "A", "B", "B", "A"],
+            "epoch": [0, 1, 0, 1, 0],
+            "metric": ["mse", "mse", "mse", "mse", "accuracy"],
+            "value": [2.0, 1.0, 3.0, np.nan, 0.5],
+        }
+    )
+    spec = charts.curve_panel(frame, metric="mse", order=["B", "A"], title="Pin").to_dict()
+    assert spec["title"] == charts.METRIC_TITLES["mse"]
+    assert spec["autosize"]["type"] == "fit-x"
+    legend = spec["encoding"]["color"]["legend"]
+    assert legend["orient"] == "bottom" and legend["columns"] == 1  # never wider than a phone
+    assert spec["encoding"]["color"]["scale"]["domain"] == ["B", "A"]
+    rows = dataset_rows(spec)
+    assert sorted((r["series"], r["epoch"]) for r in rows) == [("A", 0), ("A", 1), ("B", 0)]
+
+
 def test_layered_charts_give_a_field_one_legend(result):
     """A legend=None beside a legend on the same field makes Vega-Lite warn in the console."""
     spec = charts.components_chart(result.history).to_dict()

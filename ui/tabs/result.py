@@ -15,6 +15,7 @@ from mtl import charts
 from mtl.weighting import METHODS
 from ui import inert
 from ui.charting import show as _show
+from ui.charting import show_panels
 from ui.data_view import data_view
 from ui.keys import cache_key
 from ui.state import CSV
@@ -30,9 +31,9 @@ def losses(result: mtl.Result) -> None:
     components = [c for c in charts.COMPONENTS if c in present] + sorted(
         present - set(charts.COMPONENTS)
     )
-    for column, component in zip(st.columns(len(components)), components, strict=True):
-        with column:
-            _show("loss_panel", history, key, component=component)
+    show_panels(
+        "loss_panel", history, key, over="component", values=components, per_row=len(components)
+    )
     st.caption(
         "Each component's raw (unweighted) loss, training rows solid, test rows dashed; every "
         "panel has its own scale. A test curve that turns up while its training curve keeps "
@@ -48,11 +49,7 @@ def metric_curves(result: mtl.Result) -> None:
     key, frame = cache_key(result.config), result.metrics
     present = set(frame.loc[frame["member"] == 0, "metric"].astype(str))
     names = [m for m in charts.METRIC_TITLES if m in present]
-    for start in range(0, len(names), 2):
-        row = names[start : start + 2]
-        for column, metric in zip(st.columns(2), row, strict=False):
-            with column:
-                _show("metric_panel", frame, key, metric=metric)
+    show_panels("metric_panel", frame, key, over="metric", values=names)
     st.caption(
         "MSE, MAE and R² of the regression head and accuracy of the classifier after every "
         "epoch (epoch 0 is the untrained model); independent y scales."
