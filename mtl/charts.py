@@ -818,6 +818,131 @@ def pareto_chart(
     return alt.LayerChart(layer=layers).properties(height=height)
 
 
+def _sweep_panel(
+    frame: pd.DataFrame,
+    objective: str,
+    *,
+    along: str,
+    x_title: str,
+    split: str,
+    alpha: float | None,
+    log_mse: bool,
+    log_ratio: bool,
+    height: int,
+) -> alt.LayerChart:
+    """One objective's panel of :func:`sweep_metrics_chart` (``frame`` already prepared)."""
+    column = f"{split}_{objective}"
+    data = frame[[along, "seed", column]].rename(columns={column: "value"})
+    data = data[np.isfinite(data["value"])]
+    log = log_mse and objective == "mse"
+    if log:
+        data = data[data["value"] > 0]
+    stats = (
+        data.groupby(along)["value"]
+        .agg(mean="mean", low="min", high="max", seeds="count")
+        .reset_index()
+    )
+    fmt = ".2%" if objective == "accuracy" else ".4g"
+    x = alt.X(
+        f"{along}:Q",
+        title=x_title,
+        scale=alt.Scale(type="log") if log_ratio else alt.Scale(domain=[0, 1], nice=False),
+    )
+    y_axis = _objective_axis(split, objective, log)
+    y_axis["axis"] = (
+        alt.Axis(title=None, format="%") if objective == "accuracy" else alt.Axis(title=None)
+    )
+    band = (
+        alt.Chart(stats)
+        .mark_area(opacity=0.25, color=BACKGROUND_COLOR)
+        .encode(x=x, y=alt.Y("low:Q", **y_axis), y2=alt.Y2("high:Q"))
+    )
+    dots = (
+        alt.Chart(data)
+        .mark_circle(size=14, opacity=0.35, color="#6B7280")
+        .encode(x=x, y=alt.Y("value:Q", **y_axis))
+    )
+    line = (
+        alt.Chart(stats)
+        .mark_line(color=FRONT_COLOR, strokeWidth=2, point=alt.OverlayMarkDef(size=16))
+        .encode(
+            x=x,
+            y=alt.Y("mean:Q", **y_axis),
+            tooltip=[
+                alt.Tooltip(
+                    f"{along}:Q", title="w_reg / w_cls" if log_ratio else "α", format=".3g"
+                ),
+                alt.Tooltip("mean:Q", title="mean over seeds", format=fmt),
+                alt.Tooltip("low:Q", title="min", format=fmt),
+                alt.Tooltip("high:Q", title="max", format=fmt),
+                alt.Tooltip("seeds:Q", title="seeds"),
+            ],
+        )
+    )
+    layers: list[alt.Chart] = [band, dots, line]
+    if alpha is not None:
+        layers.append(
+            alt.Chart(pd.DataFrame({"alpha": [float(alpha)]}))
+            .mark_rule(color="#DC2626", strokeDash=[4, 3])
+            .encode(
+                x=alt.X("alpha:Q"),
+                tooltip=[
+                    alt.Tooltip(
+                        "alpha:Q", title="current w_reg / w_cls" if log_ratio else "current α"
+                    )
+                ],
+            )
+        )
+    panel: alt.LayerChart = alt.layer(*layers).properties(height=height, title=y_axis["title"])
+    return panel
+
+
+def _sweep_frame(
+    summary: pd.DataFrame, alpha: float | None, log_ratio: bool
+) -> tuple[pd.DataFrame, str, str, float | None]:
+    """The sweep's members along α or the weight ratio: frame, x field, x title, current x."""
+    frame = _plain(summary)
+    along = "ratio" if log_ratio else "w_regression"
+    if log_ratio:
+        frame = frame.assign(ratio=frame["w_regression"] / frame["w_classification"])
+        frame = frame[np.isfinite(frame["ratio"]) & (frame["ratio"] > 0)]
+        if alpha is not None:
+            alpha = alpha / (1 - alpha) if 0 < alpha < 1 else None
+    x_title = "w_regression / w_classification" if log_ratio else "α (regression weight)"
+    return frame, along, x_title, alpha
+
+
+def sweep_metric_panel(
+    summary: pd.DataFrame,
+    *,
+    objective: str,
+    split: str = "test",
+    alpha: float | None = None,
+    log_mse: bool = True,
+    log_ratio: bool = False,
+    height: int = 240,
+) -> alt.LayerChart:
+    """One panel of :func:`sweep_metrics_chart` (``objective`` "mse" or "accuracy") alone.
+
+    A layered view fits its container's width (see :func:`loss_panel`): the page puts the two
+    panels in columns, side by side on a wide screen and stacked on a phone.
+    """
+    frame, along, x_title, alpha = _sweep_frame(summary, alpha, log_ratio)
+    panel = _sweep_panel(
+        frame,
+        objective,
+        along=along,
+        x_title=x_title,
+        split=split,
+        alpha=alpha,
+        log_mse=log_mse,
+        log_ratio=log_ratio,
+        height=height,
+    )
+    chart: alt.LayerChart = panel.properties(autosize=FIT_WIDTH)
+    return chart
+
+
 def sweep_metrics_chart(
     summary: pd.DataFrame,
     *,
@@ -839,83 +964,21 @@ def sweep_metrics_chart(
     ``log_ratio`` (for a log-spaced sweep grid) puts the weight ratio ``w_regression /
     w_classification`` on a log x axis instead of α (members with a zero weight are left out).
     """
-    panels = []
-    frame = _plain(summary)
-    along = "ratio" if log_ratio else "w_regression"
-    if log_ratio:
-        frame = frame.assign(ratio=frame["w_regression"] / frame["w_classification"])
-        frame = frame[np.isfinite(frame["ratio"]) & (frame["ratio"] > 0)]
-        if alpha is not None:
-            alpha = alpha / (1 - alpha) if 0 < alpha < 1 else None
-    x_title = "w_regression / w_classification" if log_ratio else "α (regression weight)"
-    for objective in ("mse", "accuracy"):
-        column = f"{split}_{objective}"
-        data = frame[[along, "seed", column]].rename(columns={column: "value"})
-        data = data[np.isfinite(data["value"])]
-        log = log_mse and objective == "mse"
-        if log:
-            data = data[data["value"] > 0]
-        stats = (
-            data.groupby(along)["value"]
-            .agg(mean="mean", low="min", high="max", seeds="count")
-            .reset_index()
-        )
-        fmt = ".2%" if objective == "accuracy" else ".4g"
-        x = alt.X(
-            f"{along}:Q",
-            title=x_title,
-            scale=alt.Scale(type="log") if log_ratio else alt.Scale(domain=[0, 1], nice=False),
-        )
-        y_axis = _objective_axis(split, objective, log)
-        y_axis["axis"] = (
-            alt.Axis(title=None, format="%") if objective == "accuracy" else alt.Axis(title=None)
-        )
-        band = (
-            alt.Chart(stats)
-            .mark_area(opacity=0.25, color=BACKGROUND_COLOR)
-            .encode(x=x, y=alt.Y("low:Q", **y_axis), y2=alt.Y2("high:Q"))
-        )
-        dots = (
-            alt.Chart(data)
-            .mark_circle(size=14, opacity=0.35, color="#6B7280")
-            .encode(x=x, y=alt.Y("value:Q", **y_axis))
-        )
-        line = (
-            alt.Chart(stats)
-            .mark_line(color=FRONT_COLOR, strokeWidth=2, point=alt.OverlayMarkDef(size=16))
-            .encode(
-                x=x,
-                y=alt.Y("mean:Q", **y_axis),
-                tooltip=[
-                    alt.Tooltip(
-                        f"{along}:Q", title="w_reg / w_cls" if log_ratio else "α", format=".3g"
-                    ),
-                    alt.Tooltip("mean:Q", title="mean over seeds", format=fmt),
-                    alt.Tooltip("low:Q", title="min", format=fmt),
-                    alt.Tooltip("high:Q", title="max", format=fmt),
-                    alt.Tooltip("seeds:Q", title="seeds"),
-                ],
-            )
-        )
-        layers: list[alt.Chart] = [band, dots, line]
-        if alpha is not None:
-            layers.append(
-                alt.Chart(pd.DataFrame({"alpha": [float(alpha)]}))
-                .mark_rule(color="#DC2626", strokeDash=[4, 3])
-                .encode(
-                    x=alt.X("alpha:Q"),
-                    tooltip=[
-                        alt.Tooltip(
-                            "alpha:Q", title="current w_reg / w_cls" if log_ratio else "current α"
-                        )
-                    ],
-                )
-            )
-        panels.append(
-            alt.layer(*layers).properties(
-                height=height, width=_panel_width(width, 2), title=y_axis["title"]
-            )
-        )
+    frame, along, x_title, alpha = _sweep_frame(summary, alpha, log_ratio)
+    panels = [
+        _sweep_panel(
+            frame,
+            objective,
+            along=along,
+            x_title=x_title,
+            split=split,
+            alpha=alpha,
+            log_mse=log_mse,
+            log_ratio=log_ratio,
+            height=height,
+        ).properties(width=_panel_width(width, 2))
+        for objective in ("mse", "accuracy")
+    ]
     # autosize "pad": Streamlit's theme asks every chart to "fit", which Vega-Lite cannot do for
     # a concatenation (it warns in the browser's console); the panels keep their widths
     chart: alt.HConcatChart = (

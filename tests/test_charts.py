@@ -374,6 +374,19 @@ def test_focus_domain_keeps_what_matters_and_drops_far_outliers():
     assert charts.outside(frame, "x", "y", domains) == 2
 
 
+def test_a_sweep_metric_panel_is_the_concatenations_panel_fitting_its_width(sweep_summary):
+    whole = charts.sweep_metrics_chart(sweep_summary, alpha=0.4).to_dict()
+    for index, objective in enumerate(("mse", "accuracy")):
+        panel = charts.sweep_metric_panel(sweep_summary, objective=objective, alpha=0.4).to_dict()
+        assert panel["autosize"]["type"] == "fit-x"
+        expected = whole["hconcat"][index]
+        assert [layer["mark"] for layer in panel["layer"]] == [
+            layer["mark"] for layer in expected["layer"]
+        ]
+        assert panel["title"] == expected["title"]
+    assert whole["autosize"] == {"type": "pad"}  # a concatenation cannot fit (Vega-Lite warns)
+
+
 def test_sweep_metrics_chart_draws_the_mean_and_the_min_max_band(sweep_summary):
     spec = charts.sweep_metrics_chart(sweep_summary, alpha=0.4).to_dict()
     mse_panel, acc_panel = spec["hconcat"]
