@@ -893,8 +893,7 @@ def _sweep_panel(
                 ],
             )
         )
-    panel: alt.LayerChart = alt.layer(*layers).properties(height=height, title=y_axis["title"])
-    return panel
+    return alt.LayerChart(layer=layers).properties(height=height, title=y_axis["title"])
 
 
 def _sweep_frame(
