@@ -234,9 +234,11 @@ def _split_dash(splits: list[str], legend: alt.Legend | None) -> alt.StrokeDash:
 
 
 FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
-"""Autosize of a panel: its width fits the container, ``height`` is the plot's own height.
+"""Autosize of a chart whose legend sits below it (the panels, the trade-off charts): its width
+fits the container, ``height`` is the plot's own height.
 
-(Streamlit's theme fits both, so title, axis and legend below the plot would squeeze it.)"""
+(Streamlit's theme fits both, so the title, axis and legend would squeeze the plot; a legend at
+the side would take the width a phone does not have.)"""
 
 
 def loss_panel(
@@ -767,7 +769,7 @@ def pareto_chart(
     color = alt.Color(
         "w_regression:Q",
         scale=_alpha_scale(),
-        legend=alt.Legend(title="α (regression weight)", orient="right", gradientLength=160),
+        legend=alt.Legend(title="α (regression weight)", orient="bottom", gradientLength=160),
     )
     tooltip = [
         alt.Tooltip("w_regression:Q", title="w_regression (α)", format=".3g"),
@@ -815,7 +817,7 @@ def pareto_chart(
             )
             .encode(x=x, y=y, tooltip=tooltip)
         )
-    return alt.LayerChart(layer=layers).properties(height=height)
+    return alt.LayerChart(layer=layers).properties(height=height, autosize=FIT_WIDTH)
 
 
 def _sweep_panel(
@@ -1045,7 +1047,7 @@ def face_off_chart(
         "label:N",
         scale=_series_scale(labels, colors),
         sort=labels,
-        legend=alt.Legend(title="Method", orient="right", labelLimit=240),
+        legend=alt.Legend(title="Method", orient="bottom", columns=1, labelLimit=280),
     )
     layers: list[alt.Chart] = []
     if sweep is not None:
@@ -1090,7 +1092,7 @@ def face_off_chart(
             shape=alt.Shape(
                 "label:N",
                 sort=labels,
-                legend=alt.Legend(title="Method", orient="right", labelLimit=240),
+                legend=alt.Legend(title="Method", orient="bottom", columns=1, labelLimit=280),
             ),
             tooltip=[
                 alt.Tooltip("label:N", title="method"),
@@ -1102,7 +1104,7 @@ def face_off_chart(
         )
         .add_params(_zoom()),
     ]
-    return alt.LayerChart(layer=layers).properties(height=height)
+    return alt.LayerChart(layer=layers).properties(height=height, autosize=FIT_WIDTH)
 
 
 def curves_chart(
@@ -1256,7 +1258,7 @@ def fronts_chart(
         "sweep:N",
         scale=_series_scale(labels, None),
         sort=labels,
-        legend=alt.Legend(title="Sweep", orient="right", labelLimit=240),
+        legend=alt.Legend(title="Sweep", orient="bottom", columns=1, labelLimit=280),
     )
     layers: list[alt.Chart] = []
     if region is not None and len(region):
@@ -1302,4 +1304,4 @@ def fronts_chart(
         .mark_line(strokeWidth=1.8, interpolate="step-after", clip=True)
         .encode(x=x, y=y, color=color, detail="sweep:N", order=alt.Order("order:Q")),
     ]
-    return alt.LayerChart(layer=layers).properties(height=height)
+    return alt.LayerChart(layer=layers).properties(height=height, autosize=FIT_WIDTH)
