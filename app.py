@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from pathlib import Path
 
 import streamlit as st
 from streamlit.errors import FragmentHandledException
@@ -34,6 +35,9 @@ if not LOGGER.handlers:  # the script reruns on every interaction: one handler p
     _handler = logging.StreamHandler()
     _handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     LOGGER.addHandler(_handler)
+PAGE_ICON = Path(__file__).parent / "static" / "page_icon.png"
+"""The tab's icon, served by the app itself (a Material icon name makes the browser fetch it from
+a font host)."""
 APOLOGY = (
     "Something went wrong on our side (error id {id}). Your settings are kept; try again or "
     "change a control."
@@ -41,7 +45,7 @@ APOLOGY = (
 
 st.set_page_config(
     page_title="Loss weighting explorer",
-    page_icon=":material/stacked_line_chart:",
+    page_icon=str(PAGE_ICON),
     layout="wide",
 )
 

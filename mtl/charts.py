@@ -176,7 +176,7 @@ def components_chart(
     points = base.mark_circle(size=50).encode(
         x=x,
         y=y,
-        color=alt.Color("component:N", scale=_component_scale(components), legend=None),
+        color=color,  # the same channel as the marks: a legend=None here conflicts with theirs
         order=order,
         opacity=alt.OpacityValue(0),
         tooltip=tooltip,
@@ -224,6 +224,87 @@ def losses_chart(
     return chart
 
 
+def _split_dash(splits: list[str], legend: alt.Legend | None) -> alt.StrokeDash:
+    """The dash channel over ``splits`` (train solid, test dashed)."""
+    return alt.StrokeDash(
+        "split:N",
+        scale=alt.Scale(domain=splits, range=[SPLIT_DASH[s] for s in splits]),
+        legend=legend,
+    )
+
+
+FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
+"""Autosize of a chart whose legend sits below it (the panels, the trade-off charts): its width
+fits the container, ``height`` is the plot's own height.
+
+(Streamlit's theme fits both, so the title, axis and legend would squeeze the plot; a legend at
+the side would take the width a phone does not have.)"""
+
+
+def loss_panel(
+    history: pd.DataFrame, *, component: str, member: int = 0, height: int = 220
+) -> alt.Chart:
+    """One component's raw loss over epochs, train solid, test dashed: one panel of the losses.
+
+    A single view (unlike :func:`losses_chart`'s facet), so it stretches to its container: the
+    page puts the panels in columns, which sit side by side on a wide screen and stack on a
+    phone. The split's legend is below the plot, so it never widens the panel.
+    """
+    frame = _plain(history[(history["member"] == member) & (history["component"] == component)])
+    frame = frame[["epoch", "split", "loss"]]
+    splits = _present(frame, "split", ("train", "test"))
+    chart: alt.Chart = (
+        alt.Chart(frame, title=component)
+        .mark_line(strokeWidth=2, color=PALETTE.get(component, "#888888"))
+        .encode(
+            x=_epoch_axis(frame),
+            y=alt.Y("loss:Q", title="raw loss", scale=alt.Scale(zero=False)),
+            strokeDash=_split_dash(splits, alt.Legend(title="split", orient="bottom")),
+            tooltip=[
+                alt.Tooltip("epoch:Q"),
+                alt.Tooltip("split:N"),
+                alt.Tooltip("loss:Q", title=f"{component} loss (raw)", format=".4g"),
+            ],
+        )
+        .properties(height=height, autosize=FIT_WIDTH)
+    )
+    return chart
+
+
+def metric_panel(
+    metrics: pd.DataFrame, *, metric: str, member: int = 0, height: int = 180
+) -> alt.Chart:
+    """One metric over epochs, train vs test: one panel of the metrics (see :func:`loss_panel`).
+
+    Colour and dash both tell the splits apart and share one legend, below the plot.
+    """
+    frame = _plain(metrics[(metrics["member"] == member) & (metrics["metric"] == metric)])
+    frame = frame[np.isfinite(frame["value"])][["epoch", "split", "value"]]
+    splits = _present(frame, "split", ("train", "test"))
+    legend = alt.Legend(title="split", orient="bottom")
+    chart: alt.Chart = (
+        alt.Chart(frame, title=METRIC_TITLES.get(metric, metric))
+        .mark_line(strokeWidth=2)
+        .encode(
+            x=_epoch_axis(frame),
+            y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
+            color=alt.Color(
+                "split:N",
+                scale=alt.Scale(domain=splits, range=[SPLIT_COLORS[s] for s in splits]),
+                legend=legend,
+            ),
+            strokeDash=_split_dash(splits, legend),
+            tooltip=[
+                alt.Tooltip("epoch:Q"),
+                alt.Tooltip("split:N"),
+                alt.Tooltip("value:Q", title=metric, format=".4g"),
+            ],
+        )
+        .properties(height=height, autosize=FIT_WIDTH)
+    )
+    return chart
+
+
 def _panel_width(total: int, panels: int) -> int:
     """Width of each of ``panels`` side-by-side panels filling about ``total`` pixels."""
     return max(160, total // max(1, panels) - 70)
@@ -244,6 +325,8 @@ def metrics_chart(
         .encode(
             x=_epoch_axis(frame),
             y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
+            # colour and dash encode the split with the same legend: Vega-Lite merges them into
+            # one (a legend=None on either one conflicts with the other's legend)
             color=alt.Color(
                 "split:N",
                 scale=alt.Scale(domain=splits, range=[SPLIT_COLORS[s] for s in splits]),
@@ -252,7 +335,7 @@ def metrics_chart(
             strokeDash=alt.StrokeDash(
                 "split:N",
                 scale=alt.Scale(domain=splits, range=[SPLIT_DASH[s] for s in splits]),
-                legend=None,
+                legend=alt.Legend(title="split", orient="bottom"),
             ),
             tooltip=[
                 alt.Tooltip("epoch:Q"),
@@ -313,9 +396,9 @@ def _diagnostic(diagnostics: pd.DataFrame, name: str, member: int) -> pd.DataFra
 def _reference_rule(y: float) -> alt.Chart:
     """A dashed horizontal rule at ``y`` (zero cosine, balanced norms)."""
     rule: alt.Chart = (
-        alt.Chart(pd.DataFrame({"y": [y]}))
+        alt.Chart(pd.DataFrame({"level": [y]}))
         .mark_rule(color="#6B7280", strokeDash=[4, 4])
-        .encode(y=alt.Y("y:Q"))
+        .encode(y=alt.Y("level:Q"))
     )
     return rule
 
@@ -346,9 +429,9 @@ def cosine_chart(
     """
     frame = _diagnostic(diagnostics, "cosine", member)
     shade = (
-        alt.Chart(pd.DataFrame({"y": [-1.0], "y2": [0.0]}))
+        alt.Chart(pd.DataFrame({"low": [-1.0], "high": [0.0]}))
         .mark_rect(color=CONFLICT_COLOR, opacity=0.08)
-        .encode(y=alt.Y("y:Q"), y2=alt.Y2("y2:Q"))
+        .encode(y=alt.Y("low:Q"), y2=alt.Y2("high:Q"))
     )
     zero = _reference_rule(0.0)
     line = _diagnostic_line(
@@ -449,7 +532,14 @@ def data_chart(
                 scale=scale,
                 legend=alt.Legend(orient="bottom"),
             ),
-            fill=alt.Fill(field=color, type="nominal", scale=scale, legend=None),
+            # the fill shares the colour's legend (merged into one; legend=None would conflict)
+            fill=alt.Fill(
+                field=color,
+                type="nominal",
+                title=shown[color],
+                scale=scale,
+                legend=alt.Legend(orient="bottom"),
+            ),
             tooltip=[
                 alt.Tooltip(
                     field=c,
@@ -679,7 +769,7 @@ def pareto_chart(
     color = alt.Color(
         "w_regression:Q",
         scale=_alpha_scale(),
-        legend=alt.Legend(title="α (regression weight)", orient="right", gradientLength=160),
+        legend=alt.Legend(title="α (regression weight)", orient="bottom", gradientLength=160),
     )
     tooltip = [
         alt.Tooltip("w_regression:Q", title="w_regression (α)", format=".3g"),
@@ -727,7 +817,131 @@ def pareto_chart(
             )
             .encode(x=x, y=y, tooltip=tooltip)
         )
-    return alt.LayerChart(layer=layers).properties(height=height)
+    return alt.LayerChart(layer=layers).properties(height=height, autosize=FIT_WIDTH)
+
+
+def _sweep_panel(
+    frame: pd.DataFrame,
+    objective: str,
+    *,
+    along: str,
+    x_title: str,
+    split: str,
+    alpha: float | None,
+    log_mse: bool,
+    log_ratio: bool,
+    height: int,
+) -> alt.LayerChart:
+    """One objective's panel of :func:`sweep_metrics_chart` (``frame`` already prepared)."""
+    column = f"{split}_{objective}"
+    data = frame[[along, "seed", column]].rename(columns={column: "value"})
+    data = data[np.isfinite(data["value"])]
+    log = log_mse and objective == "mse"
+    if log:
+        data = data[data["value"] > 0]
+    stats = (
+        data.groupby(along)["value"]
+        .agg(mean="mean", low="min", high="max", seeds="count")
+        .reset_index()
+    )
+    fmt = ".2%" if objective == "accuracy" else ".4g"
+    x = alt.X(
+        f"{along}:Q",
+        title=x_title,
+        scale=alt.Scale(type="log") if log_ratio else alt.Scale(domain=[0, 1], nice=False),
+    )
+    y_axis = _objective_axis(split, objective, log)
+    y_axis["axis"] = (
+        alt.Axis(title=None, format="%") if objective == "accuracy" else alt.Axis(title=None)
+    )
+    band = (
+        alt.Chart(stats)
+        .mark_area(opacity=0.25, color=BACKGROUND_COLOR)
+        .encode(x=x, y=alt.Y("low:Q", **y_axis), y2=alt.Y2("high:Q"))
+    )
+    dots = (
+        alt.Chart(data)
+        .mark_circle(size=14, opacity=0.35, color="#6B7280")
+        .encode(x=x, y=alt.Y("value:Q", **y_axis))
+    )
+    line = (
+        alt.Chart(stats)
+        .mark_line(color=FRONT_COLOR, strokeWidth=2, point=alt.OverlayMarkDef(size=16))
+        .encode(
+            x=x,
+            y=alt.Y("mean:Q", **y_axis),
+            tooltip=[
+                alt.Tooltip(
+                    f"{along}:Q", title="w_reg / w_cls" if log_ratio else "α", format=".3g"
+                ),
+                alt.Tooltip("mean:Q", title="mean over seeds", format=fmt),
+                alt.Tooltip("low:Q", title="min", format=fmt),
+                alt.Tooltip("high:Q", title="max", format=fmt),
+                alt.Tooltip("seeds:Q", title="seeds"),
+            ],
+        )
+    )
+    layers: list[alt.Chart] = [band, dots, line]
+    if alpha is not None:
+        layers.append(
+            alt.Chart(pd.DataFrame({"alpha": [float(alpha)]}))
+            .mark_rule(color="#DC2626", strokeDash=[4, 3])
+            .encode(
+                x=alt.X("alpha:Q"),
+                tooltip=[
+                    alt.Tooltip(
+                        "alpha:Q", title="current w_reg / w_cls" if log_ratio else "current α"
+                    )
+                ],
+            )
+        )
+    return alt.LayerChart(layer=layers).properties(height=height, title=y_axis["title"])
+
+
+def _sweep_frame(
+    summary: pd.DataFrame, alpha: float | None, log_ratio: bool
+) -> tuple[pd.DataFrame, str, str, float | None]:
+    """The sweep's members along α or the weight ratio: frame, x field, x title, current x."""
+    frame = _plain(summary)
+    along = "ratio" if log_ratio else "w_regression"
+    if log_ratio:
+        frame = frame.assign(ratio=frame["w_regression"] / frame["w_classification"])
+        frame = frame[np.isfinite(frame["ratio"]) & (frame["ratio"] > 0)]
+        if alpha is not None:
+            alpha = alpha / (1 - alpha) if 0 < alpha < 1 else None
+    x_title = "w_regression / w_classification" if log_ratio else "α (regression weight)"
+    return frame, along, x_title, alpha
+
+
+def sweep_metric_panel(
+    summary: pd.DataFrame,
+    *,
+    objective: str,
+    split: str = "test",
+    alpha: float | None = None,
+    log_mse: bool = True,
+    log_ratio: bool = False,
+    height: int = 240,
+) -> alt.LayerChart:
+    """One panel of :func:`sweep_metrics_chart` (``objective`` "mse" or "accuracy") alone.
+
+    A layered view fits its container's width (see :func:`loss_panel`): the page puts the two
+    panels in columns, side by side on a wide screen and stacked on a phone.
+    """
+    frame, along, x_title, alpha = _sweep_frame(summary, alpha, log_ratio)
+    panel = _sweep_panel(
+        frame,
+        objective,
+        along=along,
+        x_title=x_title,
+        split=split,
+        alpha=alpha,
+        log_mse=log_mse,
+        log_ratio=log_ratio,
+        height=height,
+    )
+    chart: alt.LayerChart = panel.properties(autosize=FIT_WIDTH)
+    return chart
 
 
 def sweep_metrics_chart(
@@ -751,84 +965,28 @@ def sweep_metrics_chart(
     ``log_ratio`` (for a log-spaced sweep grid) puts the weight ratio ``w_regression /
     w_classification`` on a log x axis instead of α (members with a zero weight are left out).
     """
-    panels = []
-    frame = _plain(summary)
-    along = "ratio" if log_ratio else "w_regression"
-    if log_ratio:
-        frame = frame.assign(ratio=frame["w_regression"] / frame["w_classification"])
-        frame = frame[np.isfinite(frame["ratio"]) & (frame["ratio"] > 0)]
-        if alpha is not None:
-            alpha = alpha / (1 - alpha) if 0 < alpha < 1 else None
-    x_title = "w_regression / w_classification" if log_ratio else "α (regression weight)"
-    for objective in ("mse", "accuracy"):
-        column = f"{split}_{objective}"
-        data = frame[[along, "seed", column]].rename(columns={column: "value"})
-        data = data[np.isfinite(data["value"])]
-        log = log_mse and objective == "mse"
-        if log:
-            data = data[data["value"] > 0]
-        stats = (
-            data.groupby(along)["value"]
-            .agg(mean="mean", low="min", high="max", seeds="count")
-            .reset_index()
-        )
-        fmt = ".2%" if objective == "accuracy" else ".4g"
-        x = alt.X(
-            f"{along}:Q",
-            title=x_title,
-            scale=alt.Scale(type="log") if log_ratio else alt.Scale(domain=[0, 1], nice=False),
-        )
-        y_axis = _objective_axis(split, objective, log)
-        y_axis["axis"] = (
-            alt.Axis(title=None, format="%") if objective == "accuracy" else alt.Axis(title=None)
-        )
-        band = (
-            alt.Chart(stats)
-            .mark_area(opacity=0.25, color=BACKGROUND_COLOR)
-            .encode(x=x, y=alt.Y("low:Q", **y_axis), y2=alt.Y2("high:Q"))
-        )
-        dots = (
-            alt.Chart(data)
-            .mark_circle(size=14, opacity=0.35, color="#6B7280")
-            .encode(x=x, y=alt.Y("value:Q", **y_axis))
-        )
-        line = (
-            alt.Chart(stats)
-            .mark_line(color=FRONT_COLOR, strokeWidth=2, point=alt.OverlayMarkDef(size=16))
-            .encode(
-                x=x,
-                y=alt.Y("mean:Q", **y_axis),
-                tooltip=[
-                    alt.Tooltip(
-                        f"{along}:Q", title="w_reg / w_cls" if log_ratio else "α", format=".3g"
-                    ),
-                    alt.Tooltip("mean:Q", title="mean over seeds", format=fmt),
-                    alt.Tooltip("low:Q", title="min", format=fmt),
-                    alt.Tooltip("high:Q", title="max", format=fmt),
-                    alt.Tooltip("seeds:Q", title="seeds"),
-                ],
-            )
-        )
-        layers: list[alt.Chart] = [band, dots, line]
-        if alpha is not None:
-            layers.append(
-                alt.Chart(pd.DataFrame({"alpha": [float(alpha)]}))
-                .mark_rule(color="#DC2626", strokeDash=[4, 3])
-                .encode(
-                    x=alt.X("alpha:Q"),
-                    tooltip=[
-                        alt.Tooltip(
-                            "alpha:Q", title="current w_reg / w_cls" if log_ratio else "current α"
-                        )
-                    ],
-                )
-            )
-        panels.append(
-            alt.layer(*layers).properties(
-                height=height, width=_panel_width(width, 2), title=y_axis["title"]
-            )
-        )
-    chart: alt.HConcatChart = alt.hconcat(*panels).resolve_scale(y="independent")  # altair: Any
+    frame, along, x_title, alpha = _sweep_frame(summary, alpha, log_ratio)
+    panels = [
+        _sweep_panel(
+            frame,
+            objective,
+            along=along,
+            x_title=x_title,
+            split=split,
+            alpha=alpha,
+            log_mse=log_mse,
+            log_ratio=log_ratio,
+            height=height,
+        ).properties(width=_panel_width(width, 2))
+        for objective in ("mse", "accuracy")
+    ]
+    # autosize "pad": Streamlit's theme asks every chart to "fit", which Vega-Lite cannot do for
+    # a concatenation (it warns in the browser's console); the panels keep their widths
+    chart: alt.HConcatChart = (
+        alt.hconcat(*panels)
+        .resolve_scale(y="independent")
+        .properties(autosize=alt.AutoSizeParams(type="pad"))
+    )  # altair: Any
     return chart
 
 
@@ -889,7 +1047,7 @@ def face_off_chart(
         "label:N",
         scale=_series_scale(labels, colors),
         sort=labels,
-        legend=alt.Legend(title="Method", orient="right", labelLimit=240),
+        legend=alt.Legend(title="Method", orient="bottom", columns=1, labelLimit=280),
     )
     layers: list[alt.Chart] = []
     if sweep is not None:
@@ -930,7 +1088,12 @@ def face_off_chart(
             x=x,
             y=y,
             color=color,
-            shape=alt.Shape("label:N", sort=labels, legend=None),
+            # shape and colour share one legend (legend=None on the shape would conflict)
+            shape=alt.Shape(
+                "label:N",
+                sort=labels,
+                legend=alt.Legend(title="Method", orient="bottom", columns=1, labelLimit=280),
+            ),
             tooltip=[
                 alt.Tooltip("label:N", title="method"),
                 alt.Tooltip("mse_mean:Q", title=f"{mse} (mean)", format=".4g"),
@@ -941,7 +1104,7 @@ def face_off_chart(
         )
         .add_params(_zoom()),
     ]
-    return alt.LayerChart(layer=layers).properties(height=height)
+    return alt.LayerChart(layer=layers).properties(height=height, autosize=FIT_WIDTH)
 
 
 def curves_chart(
@@ -1004,6 +1167,60 @@ def curves_chart(
     return chart
 
 
+def curve_panel(
+    frame: pd.DataFrame,
+    *,
+    metric: str,
+    order: list[str] | None = None,
+    colors: dict[str, str] | None = None,
+    title: str = "Run",
+    height: int = 240,
+) -> alt.Chart:
+    """One metric's curves of several runs: one panel of :func:`curves_chart`, as a single view.
+
+    It fits its container's width (see :func:`loss_panel`); the legend lists the series in one
+    column below the plot, so it never makes the panel wider than a phone. The legend is
+    clickable: the other series fade.
+    """
+    columns = ["series", "epoch", "value"] + (["split"] if "split" in frame else [])
+    data = _plain(frame[frame["metric"] == metric])[columns]
+    data = data[np.isfinite(data["value"])].copy()
+    names = order or _present(data, "series", ())
+    names = [n for n in names if n in set(data["series"])]
+    select = alt.selection_point(fields=["series"], bind="legend")
+    tooltip = [
+        alt.Tooltip("series:N", title=title.lower()),
+        alt.Tooltip("epoch:Q"),
+        alt.Tooltip("value:Q", title=metric, format=".4g"),
+    ]
+    if "split" in data:
+        tooltip.append(alt.Tooltip("split:N"))
+    chart: alt.Chart = (
+        alt.Chart(data, title=METRIC_TITLES.get(metric, metric))
+        .mark_line(strokeWidth=2)
+        .encode(
+            x=_epoch_axis(data),
+            y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
+            color=alt.Color(
+                "series:N",
+                scale=_series_scale(names, colors),
+                sort=names,
+                legend=alt.Legend(
+                    title=f"{title} (click to highlight)",
+                    orient="bottom",
+                    columns=1,
+                    labelLimit=280,
+                ),
+            ),
+            opacity=_highlight(select, 1.0, 0.12),
+            tooltip=tooltip,
+        )
+        .add_params(select)
+        .properties(height=height, autosize=FIT_WIDTH)
+    )
+    return chart
+
+
 REGION_COLOR = "#E69F00"
 """Colour of the shaded region a preference front reaches beyond the linear front's hull."""
 
@@ -1041,7 +1258,7 @@ def fronts_chart(
         "sweep:N",
         scale=_series_scale(labels, None),
         sort=labels,
-        legend=alt.Legend(title="Sweep", orient="right", labelLimit=240),
+        legend=alt.Legend(title="Sweep", orient="bottom", columns=1, labelLimit=280),
     )
     layers: list[alt.Chart] = []
     if region is not None and len(region):
@@ -1087,4 +1304,4 @@ def fronts_chart(
         .mark_line(strokeWidth=1.8, interpolate="step-after", clip=True)
         .encode(x=x, y=y, color=color, detail="sweep:N", order=alt.Order("order:Q")),
     ]
-    return alt.LayerChart(layer=layers).properties(height=height)
+    return alt.LayerChart(layer=layers).properties(height=height, autosize=FIT_WIDTH)

@@ -226,7 +226,8 @@ def test_default_page_shows_metrics_and_the_stacked_chart():
     assert at.selectbox(key="preset").value == DEFAULT_PRESET
     assert metric_labels(at) == ["Test MSE", "Test accuracy", "Train MSE", "Train accuracy"]
     assert all(m.value not in (None, "", "—") for m in at.metric)
-    assert len(at.get("vega_lite_chart")) == 2  # the stacked chart and the open tab's chart
+    # the stacked chart and the open tab's panels (Losses: one per component, two here)
+    assert len(at.get("vega_lite_chart")) == 3
     assert [t.label for t in at.tabs] == [
         "Losses",
         "Metrics",
@@ -402,7 +403,8 @@ def test_every_tab_draws_its_charts(tab):
     at.run()
     assert not at.exception
     charts = len(at.get("vega_lite_chart"))
-    assert charts == (3 if tab == "Gradient conflict" else 2)
+    # the stacked chart and the tab's: a panel per component (two here) or per metric (four)
+    assert charts == 1 + {"Losses": 2, "Metrics": 4, "Gradient conflict": 2}.get(tab, 1)
 
 
 @pytest.mark.parametrize(

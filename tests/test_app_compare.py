@@ -261,7 +261,8 @@ def test_the_sweep_runs_from_the_page_with_one_row_per_weight_and_seed():
     np.testing.assert_allclose(table["test_mse"], direct["test_mse"])
     assert table["pareto"].tolist() == pareto_front(direct).tolist()
     specs = charts_on_page(at)
-    assert len(specs) == before + 4  # the front, metrics against α, the member's two charts
+    # the front, metrics against α (a panel each for MSE and accuracy), the member's two charts
+    assert len(specs) == before + 5
     front_chart = next(
         s for s in specs if any(p.get("name") == "pick" for p in s.get("params", []))
     )
@@ -396,7 +397,8 @@ def test_pins_compare_with_deltas_survive_errors_and_unpin():
     assert table.loc["Alpha 0.8", "Δ accuracy (pp)"] == pytest.approx(
         100 * (second["test_accuracy"] - first["test_accuracy"])
     )
-    assert len(at.get("vega_lite_chart")) == 2  # the stacked chart and the pins' curves
+    # the stacked chart and the pins' curves: a panel per metric (MSE, accuracy)
+    assert len(at.get("vega_lite_chart")) == 3
 
     widget(at, "pins.baseline").set_value("Alpha 0.8")
     at.run()

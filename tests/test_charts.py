@@ -129,6 +129,58 @@ def test_metrics_chart_has_one_panel_per_metric_with_independent_scales(result):
     assert {r["split"] for r in dataset_rows(spec)} == {"train", "test"}
 
 
+def test_a_loss_panel_is_one_stretchable_view_of_one_component(result):
+    chart = charts.loss_panel(result.history, component="classification")
+    assert isinstance(chart, alt.Chart)  # a single view: it can fit its container's width
+    spec = chart.to_dict()
+    assert spec["autosize"] == {"type": "fit-x", "contains": "padding"}
+    assert spec["mark"]["color"] == charts.PALETTE["classification"]
+    assert spec["encoding"]["strokeDash"]["legend"]["orient"] == "bottom"
+    rows = dataset_rows(spec)
+    assert {r["split"] for r in rows} == {"train", "test"}
+    expected = result.history[
+        (result.history["member"] == 0) & (result.history["component"] == "classification")
+    ]
+    assert len(rows) == len(expected)
+
+
+def test_a_metric_panel_merges_colour_and_dash_into_one_legend(result):
+    spec = charts.metric_panel(result.metrics, metric="accuracy").to_dict()
+    assert spec["title"] == charts.METRIC_TITLES["accuracy"]
+    enc = spec["encoding"]
+    assert enc["color"]["legend"] == enc["strokeDash"]["legend"]  # equal: no legend conflict
+    assert {r["split"] for r in dataset_rows(spec)} == {"train", "test"}
+    assert spec["autosize"]["type"] == "fit-x"
+
+
+def test_a_curve_panel_draws_one_metric_of_every_series_with_a_one_column_legend():
+    frame = pd.DataFrame(
+        {
+            "series": ["A", "A", "B", "B", "A"],
+            "epoch": [0, 1, 0, 1, 0],
+            "metric": ["mse", "mse", "mse", "mse", "accuracy"],
+            "value": [2.0, 1.0, 3.0, np.nan, 0.5],
+        }
+    )
+    spec = charts.curve_panel(frame, metric="mse", order=["B", "A"], title="Pin").to_dict()
+    assert spec["title"] == charts.METRIC_TITLES["mse"]
+    assert spec["autosize"]["type"] == "fit-x"
+    legend = spec["encoding"]["color"]["legend"]
+    assert legend["orient"] == "bottom" and legend["columns"] == 1  # never wider than a phone
+    assert spec["encoding"]["color"]["scale"]["domain"] == ["B", "A"]
+    rows = dataset_rows(spec)
+    assert sorted((r["series"], r["epoch"]) for r in rows) == [("A", 0), ("A", 1), ("B", 0)]
+
+
+def test_layered_charts_give_a_field_one_legend(result):
+    """A legend=None beside a legend on the same field makes Vega-Lite warn in the console."""
+    spec = charts.components_chart(result.history).to_dict()
+    marks, points = layers(spec)
+    assert marks["encoding"]["color"] == points["encoding"]["color"]
+    spec = charts.metrics_chart(result.metrics).to_dict()["spec"]
+    assert spec["encoding"]["color"]["legend"] == spec["encoding"]["strokeDash"]["legend"]
+
+
 def test_weights_chart_draws_each_components_weight(result):
     spec = charts.weights_chart(result.history).to_dict()
     line = layers(spec)[0]
@@ -148,13 +200,13 @@ def test_cosine_chart_marks_zero_and_shades_conflict(result):
     assert line["encoding"]["y"]["field"] == "value"
     assert line["encoding"]["y"]["scale"]["domain"] == [-1, 1]
     shade_rows = spec["datasets"][shade["data"]["name"]]
-    assert shade_rows == [{"y": -1.0, "y2": 0.0}]
+    assert shade_rows == [{"low": -1.0, "high": 0.0}]
 
 
 def test_norm_ratio_chart_is_on_a_log_axis_with_a_rule_at_one(result):
     spec = charts.norm_ratio_chart(result.diagnostics).to_dict()
     rule, line = layers(spec)
-    assert spec["datasets"][rule["data"]["name"]] == [{"y": 1.0}]
+    assert spec["datasets"][rule["data"]["name"]] == [{"level": 1.0}]
     assert line["encoding"]["y"]["scale"]["type"] == "log"
 
 
@@ -320,6 +372,19 @@ def test_focus_domain_keeps_what_matters_and_drops_far_outliers():
     domains = ([2.0, 3.0], [0.8, 1.0])
     frame = pd.DataFrame({"x": [2.5, 40.0, 2.5, np.nan], "y": [0.9, 0.9, 0.2, 0.5]})
     assert charts.outside(frame, "x", "y", domains) == 2
+
+
+def test_a_sweep_metric_panel_is_the_concatenations_panel_fitting_its_width(sweep_summary):
+    whole = charts.sweep_metrics_chart(sweep_summary, alpha=0.4).to_dict()
+    for index, objective in enumerate(("mse", "accuracy")):
+        panel = charts.sweep_metric_panel(sweep_summary, objective=objective, alpha=0.4).to_dict()
+        assert panel["autosize"]["type"] == "fit-x"
+        expected = whole["hconcat"][index]
+        assert [layer["mark"] for layer in panel["layer"]] == [
+            layer["mark"] for layer in expected["layer"]
+        ]
+        assert panel["title"] == expected["title"]
+    assert whole["autosize"] == {"type": "pad"}  # a concatenation cannot fit (Vega-Lite warns)
 
 
 def test_sweep_metrics_chart_draws_the_mean_and_the_min_max_band(sweep_summary):

@@ -36,3 +36,26 @@ def chart(builder: str, frame: pd.DataFrame, key: str, **options: Any) -> alt.To
 def show(builder: str, frame: pd.DataFrame, key: str, **options: Any) -> None:
     """Draw ``charts.<builder>(frame, **options)`` at full width (memoised, see :func:`chart`)."""
     st.altair_chart(chart(builder, frame, key, **options), width="stretch")
+
+
+def show_panels(
+    builder: str,
+    frame: pd.DataFrame,
+    key: str,
+    *,
+    over: str,
+    values: list[str],
+    per_row: int = 2,
+    **options: Any,
+) -> None:
+    """One ``charts.<builder>(frame, <over>=value, **options)`` panel per value, in columns.
+
+    ``per_row`` panels a row: side by side on a wide screen; Streamlit stacks columns on a
+    narrow one (a phone), where a faceted chart of fixed width would not fit. Each panel is a
+    single view, so it stretches to its column.
+    """
+    for start in range(0, len(values), per_row):
+        row = values[start : start + per_row]
+        for column, value in zip(st.columns(per_row), row, strict=False):
+            with column:
+                show(builder, frame, key, **{over: value}, **options)

@@ -25,7 +25,7 @@ import pandas as pd
 import streamlit as st
 
 import mtl
-from mtl.charts import series_colors
+from mtl.charts import METRIC_TITLES, series_colors
 from mtl.results import summary_split
 from mtl.urlstate import to_query
 from mtl.weighting import METHODS
@@ -299,10 +299,13 @@ def pinned_tab(result: mtl.Result) -> None:
         "different splits. Runs on different data (see “Differs in”) are not directly comparable."
     )
     curves_key = "|".join(f"{p.name}={p.key}" for p in ordered)
-    charting.show(
-        "curves_chart",
-        pin_curves(ordered),
+    curves = pin_curves(ordered)
+    charting.show_panels(
+        "curve_panel",
+        curves,
         curves_key,
+        over="metric",
+        values=[m for m in METRIC_TITLES if m in set(curves["metric"])],
         order=names,
         colors=series_colors(names),
         title="Pin",

@@ -238,10 +238,12 @@ def _face_off_views(outcome: FaceOff, request: FaceOffRequest) -> None:
             )
             st.rerun()
     curves = method_curves(outcome, split)
-    charting.show(
-        "curves_chart",
+    charting.show_panels(
+        "curve_panel",
         curves,
         request.key + "|curves",
+        over="metric",
+        values=[m for m in charts.METRIC_TITLES if m in set(curves["metric"])],
         order=[METHODS[m].label for m in request.methods],
         colors=METHOD_COLORS,
         title="Method",

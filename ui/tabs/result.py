@@ -11,19 +11,31 @@ import math
 import streamlit as st
 
 import mtl
+from mtl import charts
 from mtl.config import WeightingSpec
 from mtl.snippets import snippet, unavailable
 from mtl.weighting import METHODS
 from ui import inert
 from ui.charting import show as _show
+from ui.charting import show_panels
 from ui.data_view import data_view
 from ui.keys import cache_key
 from ui.state import CSV
 
 
 def losses(result: mtl.Result) -> None:
-    """Each component's raw loss over the epochs, train and test, one panel each."""
-    _show("losses_chart", result.history, cache_key(result.config))
+    """Each component's raw loss over the epochs, train and test, one panel each.
+
+    One chart per column: side by side on a wide screen, stacked on a phone.
+    """
+    key, history = cache_key(result.config), result.history
+    present = set(history.loc[history["member"] == 0, "component"].astype(str))
+    components = [c for c in charts.COMPONENTS if c in present] + sorted(
+        present - set(charts.COMPONENTS)
+    )
+    show_panels(
+        "loss_panel", history, key, over="component", values=components, per_row=len(components)
+    )
     st.caption(
         "Each component's raw (unweighted) loss, training rows solid, test rows dashed; every "
         "panel has its own scale. A test curve that turns up while its training curve keeps "
@@ -32,8 +44,14 @@ def losses(result: mtl.Result) -> None:
 
 
 def metric_curves(result: mtl.Result) -> None:
-    """The regression and classification metrics after every epoch."""
-    _show("metrics_chart", result.metrics, cache_key(result.config))
+    """The regression and classification metrics after every epoch, two panels a row.
+
+    One chart per column: side by side on a wide screen, stacked on a phone.
+    """
+    key, frame = cache_key(result.config), result.metrics
+    present = set(frame.loc[frame["member"] == 0, "metric"].astype(str))
+    names = [m for m in charts.METRIC_TITLES if m in present]
+    show_panels("metric_panel", frame, key, over="metric", values=names)
     st.caption(
         "MSE, MAE and R² of the regression head and accuracy of the classifier after every "
         "epoch (epoch 0 is the untrained model); independent y scales."

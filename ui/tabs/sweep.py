@@ -286,10 +286,12 @@ def _sweep_views(outcome: mtl.Result, request: SweepRequest, cfg: mtl.RunConfig 
     ):
         alpha = None
     log_ratio = grid == "log"
-    charting.show(
-        "sweep_metrics_chart",
+    charting.show_panels(
+        "sweep_metric_panel",
         summary,
         request.key,
+        over="objective",
+        values=["mse", "accuracy"],
         split=split,
         alpha=alpha,
         log_ratio=log_ratio,
