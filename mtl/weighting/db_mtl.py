@@ -67,7 +67,9 @@ class DBMTL(WeightingMethod):
         "DB-MTL balances the tasks twice. It trains on the logarithm of each loss, so a task "
         "whose loss is numerically large does not dominate; and it rescales every task's "
         "(averaged) gradient to the length of the longest one, so every task pulls equally hard "
-        "on the shared layers."
+        "on the shared layers. The weights shown are each task's rescaling factor divided by "
+        "its loss: exactly the weight on its loss when beta is 0; with averaging the update "
+        "also carries past gradients."
     )
     formula = (
         r"h_t = \nabla \log L_t,\quad m_t \leftarrow h_t + \tfrac{\beta}{n^{\sigma}}(m_t - h_t),"

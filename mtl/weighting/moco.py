@@ -62,11 +62,14 @@ class MoCo(WeightingMethod):
     )
     explanation = (
         "MoCo is MGDA made robust to noisy mini-batch gradients. Instead of this step's "
-        "gradients it uses a running estimate of each task's gradient, and instead of solving "
-        "for the min-norm weights at every step it moves them a little towards it. The update "
-        "is the weighted combination of the tracked gradients."
+        "gradients it uses a running estimate of each task's gradient (each gradient first "
+        "rescaled to the length of its task's loss), and instead of solving for MGDA's "
+        "min-norm weights at every step it takes one small step towards them. The update is "
+        "the weighted combination of the tracked gradients; the weights shown are those "
+        "weights."
     )
     formula = (
+        r"\tilde g_t = L_t \frac{g_t}{\lVert g_t \rVert},\quad "
         r"y \leftarrow y - \tfrac{\beta}{n^{\sigma_\beta}}(y - \tilde g),\quad "
         r"\lambda \leftarrow \operatorname{softmax}\!\big(\lambda"
         r" - \tfrac{\gamma}{n^{\sigma_\gamma}} (y y^{\top} + \rho I)\lambda\big),\quad"
