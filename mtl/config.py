@@ -405,7 +405,7 @@ def _preset_table() -> dict[str, RunConfig]:
             ),
             model=ModelSpec(shape="shared", width=1, depth=1, activation="tanh"),
             weighting=WeightingSpec(weights=(0.5, 0.5)),
-            optim=OptimSpec(kind="sgd", lr=0.5),
+            optim=OptimSpec(kind="sgd", lr=0.3),
             epochs=150,
         ),
         "conflicting": RunConfig(

@@ -37,10 +37,10 @@ from ui.state import (
 from ui.wording import config_problem, field_label
 
 LR_GRID: tuple[float, ...] = (
-    *(float(f"{m}e{e}") for e in range(-4, 1) for m in (1, 2, 5)),
+    *(float(f"{m}e{e}") for e in range(-4, 1) for m in (1, 2, 3, 5)),
     10.0,
 )
-"""Learning rates offered: a 1-2-5 log grid from 1e-4 to 10 (the allowed maximum)."""
+"""Learning rates offered: a 1-2-3-5 log grid from 1e-4 to 10 (the allowed maximum)."""
 L2_GRID: tuple[float, ...] = (0.0, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1.0, 10.0)
 """L2 coefficients offered: off, then a log grid up to the allowed maximum."""
 WIDTH_GRID: tuple[int, ...] = tuple(2**i for i in range(10))
