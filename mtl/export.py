@@ -94,12 +94,16 @@ def _weights(cfg: RunConfig) -> tuple[float, float] | None:
 
 
 def _reads_representation(cfg: RunConfig) -> bool:
-    """Whether the method reads the gradients on the shared representation (the model returns
-    it): GradDrop, and MGDA with the upper bound (MGDA-UB)."""
+    """Whether the method reads the gradients on the shared representation.
+
+    GradDrop and MGDA with the upper bound (MGDA-UB) do; the script's model then returns it.
+    """
     w = cfg.weighting
     if w.method in REPRESENTATION_METHODS:
         return True
-    return w.method == "mgda" and bool(METHODS["mgda"].resolve_params(dict(w.params))["upper_bound"])
+    return w.method == "mgda" and bool(
+        METHODS["mgda"].resolve_params(dict(w.params))["upper_bound"]
+    )
 
 
 _BALANCED = '''
@@ -134,9 +138,7 @@ def _model_source(cfg: RunConfig, d: int, r: int, c: int, with_rep: bool = False
         lines.append("        h = x")
         lines += [f"        h = {act}(self.trunk{i}(h))" for i in range(cfg.model.depth)]
         rep = ", h  # the shared representation: the trunk's output" if with_rep else ""
-        lines.append(
-            f"        return self.regression_head(h), self.classification_head(h){rep}"
-        )
+        lines.append(f"        return self.regression_head(h), self.classification_head(h){rep}")
     return "\n".join(lines)
 
 

@@ -733,7 +733,10 @@ def aligned_mtl_weights(g):
 
 _ALIGNED_SCALE = {
     "min": ("    scale = lam[first]", "the smallest, the paper's"),
-    "median": ("    scale = lam[first + (rank - 1) // 2]", "the median, the lower for an even count"),
+    "median": (
+        "    scale = lam[first + (rank - 1) // 2]",
+        "the median, the lower for an even count",
+    ),
     "rmse": ("    scale = (lam * valid).sum() / rank", "the mean of the kept eigenvalues"),
 }
 
@@ -1234,7 +1237,8 @@ class IMTL:
             gd = g.double()
             alpha = imtl_g_weights((gd @ gd.T) * (scale.unsqueeze(-1) * scale.unsqueeze(-2)))
             w = (alpha.to(g.dtype).double() * scale).to(g.dtype)
-{smooth}        set_gradients(losses, shared_params, direction=w @ g, head_weights=scale.to(g.dtype))
+{smooth}        heads = scale.to(g.dtype)  # each head: e^{{s_t}} times its own task's gradient
+        set_gradients(losses, shared_params, direction=w @ g, head_weights=heads)
         current = torch.stack(losses).detach().double()
         updated = self.log_scale - self.lr * (scale * current - 1.0)
         self.log_scale = torch.where(torch.isfinite(updated), updated, self.log_scale)
@@ -1370,8 +1374,10 @@ def _source(
         return source + _GRADIENT_COMMON.format(name="cagrad", weights_args="", smooth=smooth)
     if method == "imtl":
         if p["mode"] == "gradient":
-            return _IMTL_G + "\n\n" + _GRADIENT_COMMON.format(
-                name="imtl_g", weights_args="", smooth=smooth
+            return (
+                _IMTL_G
+                + "\n\n"
+                + _GRADIENT_COMMON.format(name="imtl_g", weights_args="", smooth=smooth)
             )
         hybrid = p["mode"] == "hybrid"
         return _IMTL.format(
@@ -1407,9 +1413,7 @@ def _source(
     if method == "gradvac":
         return _GRADVAC.format(beta=p["beta"], helpers=_HELPERS, smooth=_indent(smooth, 4))
     if method == "excess_mtl":
-        return _EXCESS.format(
-            step_size=p["step_size"], helpers=_HELPERS, smooth=_indent(smooth, 4)
-        )
+        return _EXCESS.format(step_size=p["step_size"], helpers=_HELPERS, smooth=_indent(smooth, 4))
     if method == "graddrop":
         return _GRADDROP.format(leak=p["leak"])
     if method == "moco":
@@ -1425,7 +1429,6 @@ _MOCO_PARAMS = ("beta", "beta_sigma", "gamma", "gamma_sigma", "rho")
 def _indent(line: str, n: int) -> str:
     """``line`` (a snippet's smoothing line, or nothing) indented ``n`` more spaces."""
     return " " * n + line if line else ""
-
 
 
 def _preference(method: str, p: dict[str, Any], preference: tuple[float, ...]) -> str:
