@@ -48,7 +48,7 @@ ENTRY_POINTS: dict[str, str] = {
     "pcgrad": "pcgrad_backward",
     "mgda": "mgda_backward",
     "cagrad": "cagrad_backward",
-    "imtl": "imtl_g_backward",
+    "imtl": "imtl_backward",
     "upgrad": "upgrad_backward",
     "dualproj": "dualproj_backward",
     "aligned_mtl": "aligned_mtl_backward",
@@ -66,7 +66,7 @@ ENTRY_POINTS: dict[str, str] = {
 }
 """The name each snippet defines with its default settings: a loss function, a loss class, or a
 ``*_backward`` callable (a function, or the instance of a class that keeps the method's state);
-:func:`entry_point` gives it for other settings (MGDA-UB, IMTL's hybrid and loss modes)."""
+:func:`entry_point` gives it for other settings (MGDA-UB, IMTL-G)."""
 
 _STATIC = '''\
 """{title}: L = sum_t w_t L_t with fixed weights. Plain PyTorch."""
@@ -548,7 +548,7 @@ class FAMO:
     def __call__(self, losses):
         """The weighted sum of the task losses; call .backward() on it."""
         stacked = torch.stack(losses)
-        current = stacked.detach()
+        current = stacked.detach().to(self.logits.dtype)
         if self.previous is not None:  # learn from how much each log-loss fell
             z = torch.softmax(self.logits, dim=-1)
             delta = torch.log(self.previous + EPS) - torch.log(current + EPS)
@@ -597,8 +597,8 @@ class GradNorm:
         layer's weight and bias, where the gradient norms are measured. Then optimizer.step().
         """
         shared_params = list(shared_params)
-        norms = task_gradients(losses, shared_params[-2:]).norm(dim=-1)  # n_t
-        current = torch.stack(losses).detach()
+        norms = task_gradients(losses, shared_params[-2:]).norm(dim=-1).to(self.w.dtype)  # n_t
+        current = torch.stack(losses).detach().to(self.w.dtype)
         w = self.w.clone()
 {smooth}        set_gradients(losses, shared_params, head_weights=w)  # sum_t w_t g_t everywhere
         if self.initial is None:
@@ -737,7 +737,7 @@ _ALIGNED_SCALE = {
         "    scale = lam[first + (rank - 1) // 2]",
         "the median, the lower for an even count",
     ),
-    "rmse": ("    scale = (lam * valid).sum() / rank", "the mean of the kept eigenvalues"),
+    "rmse": ("    scale = (lam * valid).sum() / rank", "their mean"),
 }
 
 _CONFIG = '''\
@@ -1275,13 +1275,13 @@ def entry_point(method: str, params: Mapping[str, Any] | None = None) -> str:
     """The name :func:`snippet` defines for ``method`` with ``params`` (see :data:`ENTRY_POINTS`).
 
     The same as ``ENTRY_POINTS[method]`` except for MGDA-UB (``mgda_ub_backward``, which also
-    takes the shared representation) and IMTL in modes hybrid and loss (``imtl_backward``).
+    takes the shared representation) and IMTL-G (IMTL in mode gradient: ``imtl_g_backward``).
     """
     p = METHODS[method].resolve_params(dict(params or {}))
     if method == "mgda" and p["upper_bound"]:
         return "mgda_ub_backward"
-    if method == "imtl" and p["mode"] != "gradient":
-        return "imtl_backward"
+    if method == "imtl" and p["mode"] == "gradient":
+        return "imtl_g_backward"
     return ENTRY_POINTS[method]
 
 
