@@ -14,22 +14,28 @@ mapped back before the MSE is taken, as the app does. A balanced start (``weight
 :func:`mtl.weighting.static.balanced_weights` does. Mini-batch order comes from this package's
 counter-based generator, whose source is embedded verbatim.
 
-Methods that fix the weights (static, equal sum, equal mean) write the weighted sum out. The dynamic
-methods of :data:`DYNAMIC_METHODS` embed their update rule in plain PyTorch, the snippet of
-:mod:`mtl.snippets` (the Method tab's), and the loop calls it as the app's engine does:
+Methods that fix the weights (static, equal sum, equal mean) write the weighted sum out. Every
+other method (:data:`DYNAMIC_METHODS`, with every setting of its hyper-parameters) embeds its
+update rule in plain PyTorch, the snippet of :mod:`mtl.snippets` (the Method tab's), and the loop
+calls it as the app's engine calls the method:
 
-* a loss-based method (uncertainty weighting, DWA, RLW, GLS, Tchebycheff, STCH) gives the loss
-  to back-propagate. RLW draws its normal numbers from the embedded counter-based generator with
-  the run's seed and the step, exactly as the app does; uncertainty weighting's log-variances get
-  an optimizer of the model's kind and learning rate (plain SGD, no momentum, or Adam), stepped
-  after the model's, as in the app; DWA is told each epoch's mean training losses (the full-batch
-  step's losses, or the mean over the epoch's batches);
-* a gradient-based method (PCGrad, MGDA, CAGrad, IMTL-G; two tasks) sets ``.grad`` itself from
-  the per-task gradients on the shared layers (each head gets its own task's gradient), and the
-  L2 penalty's gradient is added on top, as the engine adds it to the combined direction.
+* a loss-based method (uncertainty weighting, DWA, RLW, FAMO, GLS, Tchebycheff, STCH) gives the
+  loss to back-propagate. RLW draws its normal numbers from the embedded counter-based generator
+  with the run's seed and the step, exactly as the app does; uncertainty weighting's
+  log-variances get an optimizer of the model's kind and learning rate (plain SGD, no momentum,
+  or Adam), stepped after the model's, as in the app; DWA is told each epoch's mean training
+  losses (the full-batch step's losses, or the mean over the epoch's batches);
+* a gradient-based method sets ``.grad`` itself from the per-task gradients on the shared layers
+  (its combination or its own direction on them, each head its own task's gradient times the
+  method's head weight; or, for the methods whose weights multiply the losses, GradNorm,
+  Nash-MTL, FairGrad and ExcessMTL, the weighted sum everywhere), keeping its state between
+  steps (GradNorm, GradVac, ExcessMTL, MoCo, DB-MTL, IMTL-L, CR-MOGM smoothing); GradDrop and
+  MGDA-UB read the shared representation, which the script's model then returns too, and
+  GradDrop's draws come from the embedded generator with the run's seed and the step. The L2
+  penalty's gradient is added on top, as the engine adds it to the combined direction.
 
-Any other method (or setting a snippet does not write out, e.g. CR-MOGM smoothing) is refused with
-a :class:`ConfigError` that says which methods export, never exported as static weights.
+The one refusal left (a :class:`ConfigError`) is data too large to embed, or a dataset whose
+random draws a script cannot replay.
 """
 
 from __future__ import annotations

@@ -13,16 +13,24 @@ never this package) that does what :mod:`mtl.weighting` does for one method on o
   (computed in float64), one ``backward()`` of the summed losses so that every task head gets its
   own task's gradient, and the shared parameters' ``.grad`` overwritten with the combination.
   It returns the weights ``w`` (the shared update is ``sum_t w_t g_t``; PCGrad returns its
-  direction's coefficients likewise).
+  direction's coefficients likewise). A stateful one (GradNorm, GradVac, ExcessMTL, MoCo, DB-MTL,
+  IMTL-L) is an object with that call, created once; a method whose weights multiply the losses
+  (GradNorm, Nash-MTL, FairGrad, ExcessMTL) back-propagates ``sum_t w_t L_t`` instead; MoCo and
+  DB-MTL set their own shared direction, DB-MTL and IMTL-L scale the heads too; GradDrop and
+  MGDA-UB also take the shared representation.
 
 The snippets follow the app's conventions (tasks in the order regression, classification; the
-configured weights as a preference for Tchebycheff and STCH); their module docstrings give the
-paper. Methods not in :data:`SNIPPET_METHODS` (and hyper-parameter settings a snippet does not
-write out, such as CR-MOGM smoothing) raise :class:`~mtl.errors.ConfigError`; the page then says
-the snippet is not available yet and names the paper.
+configured weights as a preference for Tchebycheff and STCH, and as GradNorm's start); their
+module docstrings give the paper. Every method in :data:`~mtl.weighting.METHODS` has one, for
+every setting of its hyper-parameters: a solver is written out as the core runs it (same
+float64 arithmetic, iterations and tolerances), a random method takes the app's draws as an
+argument (drawn with ``torch`` when not given), and CR-MOGM smoothing appends a small class that
+averages the weights. A name that is not a method, or hyper-parameters it does not take, raise
+:class:`~mtl.errors.ConfigError`.
 
 ``tests/test_snippets.py`` compiles every snippet and checks, on hand-made gradients and losses,
-that it gives the weights or direction of :mod:`mtl.weighting` to 1e-6.
+that it gives the weights or direction of :mod:`mtl.weighting` to 1e-6 (the stateful ones step by
+step); ``tests/test_export.py`` trains with each inside an exported script.
 """
 
 from __future__ import annotations
