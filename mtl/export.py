@@ -59,7 +59,8 @@ DYNAMIC_METHODS = tuple(name for name in METHODS if name not in STATIC_METHODS)
 setting of its hyper-parameters (MGDA-UB, IMTL's three modes and CR-MOGM smoothing included)."""
 EXPORTABLE_METHODS = STATIC_METHODS + DYNAMIC_METHODS
 REPRESENTATION_METHODS = ("graddrop",)
-"""Methods whose update reads the gradients on the shared representation (and MGDA-UB)."""
+"""Methods whose update always reads the gradients on the shared representation (MGDA reads them
+with its upper bound on, MGDA-UB): the script's model then returns the representation too."""
 MAX_EMBEDDED_NUMBERS = 200_000
 """Cap on the numbers embedded as data, to keep the script a readable download."""
 
@@ -134,16 +135,16 @@ def _model_source(cfg: RunConfig, d: int, r: int, c: int, with_rep: bool = False
         lines.append(f"        self.{layer.name} = nn.Linear({layer.fan_in}, {layer.fan_out})")
     lines += ["", "    def forward(self, x):"]
     if cfg.model.shape == "notebook":
-        rep = ", reg  # the shared representation: the first layer's output" if with_rep else ""
+        rep = ", reg  # reg: the shared representation" if with_rep else ""
         lines += ["        reg = self.linear(x)", f"        return reg, self.classifier(reg){rep}"]
     elif cfg.model.shape == "article":
-        rep = ", out  # the shared representation: the layer's output" if with_rep else ""
+        rep = ", out  # out: the shared representation" if with_rep else ""
         lines += ["        out = self.linear(x)", f"        return out[:, :{r}], out[:, :{c}]{rep}"]
     else:
         act = {"relu": "torch.relu", "tanh": "torch.tanh", "gelu": "F.gelu"}[cfg.model.activation]
         lines.append("        h = x")
         lines += [f"        h = {act}(self.trunk{i}(h))" for i in range(cfg.model.depth)]
-        rep = ", h  # the shared representation: the trunk's output" if with_rep else ""
+        rep = ", h  # h: the shared representation" if with_rep else ""
         lines.append(f"        return self.regression_head(h), self.classification_head(h){rep}")
     return "\n".join(lines)
 
