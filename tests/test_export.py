@@ -236,7 +236,7 @@ SETTINGS = {
     "famo_minibatch_l2": _tiny("famo", 3, **{"optim.batch_size": 16, "loss.l2": 0.01}),
     "moco_minibatch": _tiny("moco", 3, **{"optim.batch_size": 16}),
     "upgrad_sgd_momentum_l2": _tiny(
-        "upgrad", **{"optim.kind": "sgd", "optim.lr": 0.1, "optim.momentum": 0.9, "loss.l2": 0.01}
+        "upgrad", **{"optim.kind": "sgd", "optim.lr": 0.02, "optim.momentum": 0.9, "loss.l2": 0.01}
     ),
     "dualproj_notebook": mtl.preset("notebook").with_(
         epochs=30, **{"weighting.method": "dualproj"}
