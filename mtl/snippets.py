@@ -1,6 +1,6 @@
 """Copyable plain-PyTorch snippets of each weighting method's update, for one's own training loop.
 
-:func:`snippet` returns the source of a small self-contained piece of code (it imports torch only,
+:func:`snippet` returns the source of a small self-contained piece of code (it needs only torch,
 never this package) that does what :mod:`mtl.weighting` does for one method on one model:
 
 * a **loss-based** method becomes a function or a small class that turns the task losses
