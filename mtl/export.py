@@ -14,22 +14,28 @@ mapped back before the MSE is taken, as the app does. A balanced start (``weight
 :func:`mtl.weighting.static.balanced_weights` does. Mini-batch order comes from this package's
 counter-based generator, whose source is embedded verbatim.
 
-Methods that fix the weights (static, equal sum, equal mean) write the weighted sum out. The dynamic
-methods of :data:`DYNAMIC_METHODS` embed their update rule in plain PyTorch, the snippet of
-:mod:`mtl.snippets` (the Method tab's), and the loop calls it as the app's engine does:
+Methods that fix the weights (static, equal sum, equal mean) write the weighted sum out. Every
+other method (:data:`DYNAMIC_METHODS`, with every setting of its hyper-parameters) embeds its
+update rule in plain PyTorch, the snippet of :mod:`mtl.snippets` (the Method tab's), and the loop
+calls it as the app's engine calls the method:
 
-* a loss-based method (uncertainty weighting, DWA, RLW, GLS, Tchebycheff, STCH) gives the loss
-  to back-propagate. RLW draws its normal numbers from the embedded counter-based generator with
-  the run's seed and the step, exactly as the app does; uncertainty weighting's log-variances get
-  an optimizer of the model's kind and learning rate (plain SGD, no momentum, or Adam), stepped
-  after the model's, as in the app; DWA is told each epoch's mean training losses (the full-batch
-  step's losses, or the mean over the epoch's batches);
-* a gradient-based method (PCGrad, MGDA, CAGrad, IMTL-G; two tasks) sets ``.grad`` itself from
-  the per-task gradients on the shared layers (each head gets its own task's gradient), and the
-  L2 penalty's gradient is added on top, as the engine adds it to the combined direction.
+* a loss-based method (uncertainty weighting, DWA, RLW, FAMO, GLS, Tchebycheff, STCH) gives the
+  loss to back-propagate. RLW draws its normal numbers from the embedded counter-based generator
+  with the run's seed and the step, exactly as the app does; uncertainty weighting's
+  log-variances get an optimizer of the model's kind and learning rate (plain SGD, no momentum,
+  or Adam), stepped after the model's, as in the app; DWA is told each epoch's mean training
+  losses (the full-batch step's losses, or the mean over the epoch's batches);
+* a gradient-based method sets ``.grad`` itself from the per-task gradients on the shared layers
+  (its combination or its own direction on them, each head its own task's gradient times the
+  method's head weight; or, for the methods whose weights multiply the losses, GradNorm,
+  Nash-MTL, FairGrad and ExcessMTL, the weighted sum everywhere), keeping its state between
+  steps (GradNorm, GradVac, ExcessMTL, MoCo, DB-MTL, IMTL-L, CR-MOGM smoothing); GradDrop and
+  MGDA-UB read the shared representation, which the script's model then returns too, and
+  GradDrop's draws come from the embedded generator with the run's seed and the step. The L2
+  penalty's gradient is added on top, as the engine adds it to the combined direction.
 
-Any other method (or setting a snippet does not write out, e.g. CR-MOGM smoothing) is refused with
-a :class:`ConfigError` that says which methods export, never exported as static weights.
+The one refusal left (a :class:`ConfigError`) is data too large to embed, or a dataset whose
+random draws a script cannot replay.
 """
 
 from __future__ import annotations
@@ -44,25 +50,17 @@ from mtl.config import RunConfig
 from mtl.data import build_dataset, notebook, split_dataset
 from mtl.errors import ConfigError
 from mtl.models import layers_of
-from mtl.snippets import ENTRY_POINTS, snippet, unavailable
+from mtl.snippets import entry_point, snippet
 from mtl.weighting import METHODS
 
 STATIC_METHODS = ("static", "equal_sum", "equal_mean")
-DYNAMIC_METHODS = (
-    "uncertainty",
-    "dwa",
-    "rlw",
-    "gls",
-    "tchebycheff",
-    "stch",
-    "pcgrad",
-    "mgda",
-    "cagrad",
-    "imtl",
-)
-"""Dynamic methods whose update the script writes out (MGDA without the upper bound, IMTL in its
-gradient mode, IMTL-G; no CR-MOGM smoothing)."""
+DYNAMIC_METHODS = tuple(name for name in METHODS if name not in STATIC_METHODS)
+"""Dynamic methods, whose update the script writes out: every other registered method, with every
+setting of its hyper-parameters (MGDA-UB, IMTL's three modes and CR-MOGM smoothing included)."""
 EXPORTABLE_METHODS = STATIC_METHODS + DYNAMIC_METHODS
+REPRESENTATION_METHODS = ("graddrop",)
+"""Methods whose update always reads the gradients on the shared representation (MGDA reads them
+with its upper bound on, MGDA-UB): the script's model then returns the representation too."""
 MAX_EMBEDDED_NUMBERS = 200_000
 """Cap on the numbers embedded as data, to keep the script a readable download."""
 
@@ -90,36 +88,29 @@ torch.randn(100, 1), torch.randn(100, 1), torch.randn(50, 1), torch.randn(50, 1)
 """
 
 
-def _refuse(method: str, why: str) -> ConfigError:
-    """Why ``method`` does not export: the methods that do, then ``why``."""
-    names = {"mgda": "MGDA (not MGDA-UB)", "imtl": "IMTL-G (IMTL in mode 'gradient')"}
-    covered = ", ".join(names.get(m, METHODS[m].label) for m in EXPORTABLE_METHODS)
-    return ConfigError(
-        "weighting.method",
-        method,
-        f"a method a script export writes out ({covered}), without CR-MOGM smoothing. "
-        + why.rstrip("."),
-    )
-
-
 def _weights(cfg: RunConfig) -> tuple[float, float] | None:
-    """The fixed weights of a static method, ``None`` for a dynamic one the script writes out.
-
-    Raises :class:`ConfigError` for a method (or setting) the script cannot write out.
-    """
+    """The fixed weights of a static method, ``None`` for a dynamic one (written out)."""
     method = cfg.weighting.method
-    if method not in EXPORTABLE_METHODS:
-        raise _refuse(method, f"{METHODS[method].label}'s update is not written out yet.")
     if method in DYNAMIC_METHODS:
-        reason = unavailable(method, dict(cfg.weighting.params))
-        if reason is not None:
-            raise _refuse(method, reason)
         return None
     if method == "equal_sum":
         return 1.0, 1.0
     if method == "equal_mean":
         return 0.5, 0.5
     return cfg.weighting.weights
+
+
+def _reads_representation(cfg: RunConfig) -> bool:
+    """Whether the method reads the gradients on the shared representation.
+
+    GradDrop and MGDA with the upper bound (MGDA-UB) do; the script's model then returns it.
+    """
+    w = cfg.weighting
+    if w.method in REPRESENTATION_METHODS:
+        return True
+    return w.method == "mgda" and bool(
+        METHODS["mgda"].resolve_params(dict(w.params))["upper_bound"]
+    )
 
 
 _BALANCED = '''
@@ -136,31 +127,37 @@ def _literal(tensor: torch.Tensor) -> str:
     return json.dumps(tensor.tolist())
 
 
-def _model_source(cfg: RunConfig, d: int, r: int, c: int) -> str:
+def _model_source(cfg: RunConfig, d: int, r: int, c: int, with_rep: bool = False) -> str:
+    """The ``Model`` class; ``with_rep``: ``forward`` also returns the shared representation."""
     layers = layers_of(cfg.model, d, r, c)
     lines = ["class Model(nn.Module):", "    def __init__(self):", "        super().__init__()"]
     for layer in layers:  # creation order fixes the RNG order, as in mtl.models
         lines.append(f"        self.{layer.name} = nn.Linear({layer.fan_in}, {layer.fan_out})")
     lines += ["", "    def forward(self, x):"]
     if cfg.model.shape == "notebook":
-        lines += ["        reg = self.linear(x)", "        return reg, self.classifier(reg)"]
+        rep = ", reg  # reg: the shared representation" if with_rep else ""
+        lines += ["        reg = self.linear(x)", f"        return reg, self.classifier(reg){rep}"]
     elif cfg.model.shape == "article":
-        lines += ["        out = self.linear(x)", f"        return out[:, :{r}], out[:, :{c}]"]
+        rep = ", out  # out: the shared representation" if with_rep else ""
+        lines += ["        out = self.linear(x)", f"        return out[:, :{r}], out[:, :{c}]{rep}"]
     else:
         act = {"relu": "torch.relu", "tanh": "torch.tanh", "gelu": "F.gelu"}[cfg.model.activation]
         lines.append("        h = x")
         lines += [f"        h = {act}(self.trunk{i}(h))" for i in range(cfg.model.depth)]
-        lines.append("        return self.regression_head(h), self.classification_head(h)")
+        rep = ", h  # h: the shared representation" if with_rep else ""
+        lines.append(f"        return self.regression_head(h), self.classification_head(h){rep}")
     return "\n".join(lines)
 
 
 def to_script(cfg: RunConfig) -> str:
     """The source of a standalone script reproducing ``mtl.train(cfg)``'s final MSE and accuracy.
 
-    Raises :class:`ConfigError` for a dynamic weighting method or data too large to embed.
+    Raises :class:`ConfigError` for data too large to embed, or a dataset whose random draws the
+    script cannot replay.
     """
     weights = _weights(cfg)
     method = cfg.weighting.method
+    with_rep = _reads_representation(cfg)
     dataset = build_dataset(cfg.data)
     split = split_dataset(
         dataset,
@@ -245,13 +242,19 @@ def to_script(cfg: RunConfig) -> str:
             else []
         ),
         "",
-        _model_source(cfg, dataset.n_features, dataset.n_regression, dataset.n_classes),
+        _model_source(cfg, dataset.n_features, dataset.n_regression, dataset.n_classes, with_rep),
         _FOCAL if loss.classification == "focal" else "",
         _BALANCED if balanced else "",
         "",
         "def losses(model, x, y_reg, y_cls):",
-        "    reg, logits = model(x)",
-        f"    return {reg_loss}, {cls_loss}",
+        *(
+            [
+                "    reg, logits, rep = model(x)",
+                f"    return {reg_loss}, {cls_loss}, rep",
+            ]
+            if with_rep
+            else ["    reg, logits = model(x)", f"    return {reg_loss}, {cls_loss}"]
+        ),
         "",
         "",
         f"torch.manual_seed({cfg.seed})",
@@ -277,12 +280,13 @@ def to_script(cfg: RunConfig) -> str:
             ["optimizer.step()"],
         )
         epoch_start, epoch_end = [], []
-    if minibatch or method == "rlw":
+    draws = {"rlw": "RLW's weights", "graddrop": "GradDrop's sign draws"}
+    if minibatch or method in draws:
         rng_source = inspect.getsource(counter_rng).replace(
             "from __future__ import annotations\n", ""
         )
         uses = ["mini-batch order"] if minibatch else []
-        uses += ["RLW's weights"] if method == "rlw" else []
+        uses += [draws[method]] if method in draws else []
         parts += [
             "",
             f"# {' and '.join(uses).capitalize()}: the explorer's counter-based generator, "
@@ -290,6 +294,7 @@ def to_script(cfg: RunConfig) -> str:
             rng_source,
             f"seed, batch_size = torch.tensor([{cfg.seed}]), {batch if minibatch else None}",
         ]
+    unpack = "l_reg, l_cls, rep" if with_rep else "l_reg, l_cls"
     if minibatch:
         loop = [
             f"for epoch in range({cfg.epochs}):",
@@ -299,7 +304,7 @@ def to_script(cfg: RunConfig) -> str:
             "        idx = order[start : start + batch_size]",
             *_indent(zero, 8),
             "        xb, yb_reg, yb_cls = x_train[idx], y_reg_train[idx], y_cls_train[idx]",
-            "        l_reg, l_cls = losses(model, xb, yb_reg, yb_cls)",
+            f"        {unpack} = losses(model, xb, yb_reg, yb_cls)",
             *(
                 [
                     "        if epoch == 0 and start == 0:",
@@ -317,7 +322,7 @@ def to_script(cfg: RunConfig) -> str:
             f"for epoch in range({cfg.epochs}):",
             *_indent(epoch_start, 4),
             *_indent(zero, 4),
-            "    l_reg, l_cls = losses(model, x_train, y_reg_train, y_cls_train)",
+            f"    {unpack} = losses(model, x_train, y_reg_train, y_cls_train)",
             *(
                 [
                     "    if epoch == 0:",
@@ -335,7 +340,7 @@ def to_script(cfg: RunConfig) -> str:
         *loop,
         "",
         "with torch.no_grad():",
-        f"    reg, logits = model(x_{evaluate_on})",
+        f"    reg, logits{', _' if with_rep else ''} = model(x_{evaluate_on})",
         *(["    reg = reg * y_std + y_mean  # back to the target's units"] if target_scale else []),
         f"    mse = F.mse_loss(reg, y_reg_{evaluate_on}{'_units' if target_scale else ''}).item()",
         f"    accuracy = (logits.argmax(-1) == y_cls_{evaluate_on}).float().mean().item()",
@@ -371,7 +376,7 @@ def _method_setup(cfg: RunConfig, d: int, r: int, c: int) -> list[str]:
         *_docstring_as_comments(source.rstrip()),
         "",
     ]
-    entry = ENTRY_POINTS[method]
+    entry = entry_point(method, dict(w.params))
     if METHODS[method].kind == "gradient":
         shared = [layer.name for layer in layers_of(cfg.model, d, r, c) if layer.owner == "shared"]
         layers = ", ".join(f"model.{name}" for name in shared) + ","
@@ -379,6 +384,8 @@ def _method_setup(cfg: RunConfig, d: int, r: int, c: int) -> list[str]:
             f"shared_params = [p for layer in ({layers}) for p in layer.parameters()]"
             "  # the layers both tasks use"
         )
+        if entry == "imtl_backward":  # IMTL-L's scales learn at the model's learning rate
+            lines.append(f"imtl_backward = IMTL(lr={cfg.optim.lr!r})")
     elif method in ("gls", "rlw"):
         lines.append(f"objective = {entry}")
     else:
@@ -403,17 +410,27 @@ def _method_step(
     step = ["optimizer.step()"]
     epoch_start: list[str] = []
     epoch_end: list[str] = []
+    entry = entry_point(method, dict(cfg.weighting.params))
     if METHODS[method].kind == "gradient":
-        backward = [f"{ENTRY_POINTS[method]}([l_reg, l_cls], shared_params)"]
+        if method == "graddrop":  # the app's draws for this member and step: seed, stream, step
+            backward = [
+                "u = uniform(seed, STREAM_GRADDROP, step, rep.shape[-1])[0]",
+                f"{entry}([l_reg, l_cls], rep, shared_params, u=u)",
+            ]
+        elif entry == "mgda_ub_backward":
+            backward = [f"{entry}([l_reg, l_cls], rep, shared_params)"]
+        else:
+            backward = [f"{entry}([l_reg, l_cls], shared_params)"]
         if l2_expr:
             backward.append(f"({l2_expr}).backward()  # the L2 penalty, added on top")
     else:
         l2_term = f" + {l2_expr}" if l2_expr else ""
         backward = [f"(objective([l_reg, l_cls]){l2_term}).backward()"]
-    if method == "rlw":  # the app's draw for this member and step: seed, stream, step
+    if method in ("rlw", "graddrop"):  # the global step, for the draws
         zero.append(
             f"step = epoch * {n_steps} + start // batch_size" if n_steps > 1 else "step = epoch"
         )
+    if method == "rlw":  # the app's draw for this member and step: seed, stream, step
         l2_term = f" + {l2_expr}" if l2_expr else ""
         backward = [
             "z = normal(seed, STREAM_WEIGHTS, step, 2)[0]",

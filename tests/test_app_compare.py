@@ -583,14 +583,25 @@ def test_the_downloads_hold_the_runs_data_config_and_script(recording):
     assert from_query(loaded) == (result.config, [])
 
 
-def test_a_method_not_written_out_shows_why_there_is_no_script():
+def test_a_run_with_too_much_data_to_embed_shows_why_there_is_no_script():
+    """Every method exports; a dataset too large to embed in a script is the refusal left."""
     at = new_app()
-    set_and_run(at, "weighting.method", "nash_mtl")
+    set_and_run(at, "epochs", 2)  # the page still trains the run: keep it short
+    set_and_run(at, "data.n_features", 50)
+    set_and_run(at, "data.n_samples", 4000)  # 4000 x (50 + 2) numbers: more than 200,000
     open_tab(at, "Share & export")
     assert not [b for b in at.get("download_button") if b.key == "share.script"]
     assert any(
-        "No script for this run" in i.value and "not written out yet" in i.value for i in at.info
+        "No script for this run" in i.value and "embedded numbers" in i.value for i in at.info
     )
+
+
+def test_a_method_once_not_written_out_has_a_script(recording):
+    at = new_app()
+    set_and_run(at, "weighting.method", "nash_mtl")
+    open_tab(at, "Share & export")
+    script = downloaded(at, "share.script").decode()
+    assert script == to_script(shown(at).config) and "def solve_power_equation" in script
 
 
 def test_a_dynamic_method_written_out_has_a_script(recording):

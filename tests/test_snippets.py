@@ -16,7 +16,7 @@ import torch
 
 import mtl
 from mtl.counter_rng import STREAM_WEIGHTS, normal
-from mtl.snippets import ENTRY_POINTS, SNIPPET_METHODS, snippet, unavailable
+from mtl.snippets import ENTRY_POINTS, SNIPPET_METHODS, entry_point, snippet, unavailable
 from mtl.weighting import METHODS, gradient_weights
 from tests.weighting.helpers import make_ctx
 
@@ -42,6 +42,24 @@ GRADIENT_CASES = [
     ("cagrad", {}),
     ("cagrad", {"c": 1.5, "rescale": "one_plus_c2"}),
     ("cagrad", {"c": 0.0, "rescale": "one_plus_c"}),
+    ("upgrad", {}),
+    ("dualproj", {}),
+    ("aligned_mtl", {}),
+    ("aligned_mtl", {"scale_mode": "median"}),
+    ("aligned_mtl", {"scale_mode": "rmse"}),
+    ("config", {}),
+    ("nash_mtl", {}),
+    ("fairgrad", {}),
+    ("fairgrad", {"alpha": 3.0}),
+]
+SETTINGS = [
+    *((name, {}) for name in SNIPPET_METHODS),
+    ("imtl", {"mode": "gradient"}),
+    ("imtl", {"mode": "loss"}),
+    ("mgda", {"upper_bound": True, "normalize": "loss"}),
+    ("pcgrad", {"smoothing": 0.5}),
+    ("gradnorm", {"smoothing": 0.5}),
+    ("aligned_mtl", {"scale_mode": "rmse", "smoothing": 0.9}),
 ]
 LOSSES = [0.7, 2.5]
 
@@ -65,42 +83,41 @@ def _applied(loss_fn, values) -> torch.Tensor:
     return grad.double()
 
 
-@pytest.mark.parametrize("method", SNIPPET_METHODS)
-def test_every_snippet_compiles_imports_torch_only_and_defines_its_entry_point(method):
-    params = {"mode": "gradient"} if method == "imtl" else {}
+@pytest.mark.parametrize(("method", "params"), SETTINGS)
+def test_every_snippet_compiles_imports_torch_only_and_defines_its_entry_point(method, params):
     source = snippet(method, params)
     assert "import mtl" not in source and "from mtl" not in source
-    assert callable(_load(source)[ENTRY_POINTS[method]])
+    assert callable(_load(source)[entry_point(method, params)])
     assert source.index("import torch") < source.index("\ndef ") if "\ndef " in source else True
     assert max(len(line) for line in source.splitlines()) <= 100  # readable on the page
 
 
-def test_other_methods_and_settings_say_the_snippet_is_not_available_and_name_the_paper():
-    with pytest.raises(mtl.ConfigError, match=r"not available yet\. See the paper: Navon"):
-        snippet("nash_mtl")
-    with pytest.raises(mtl.ConfigError, match="CR-MOGM smoothing"):
-        snippet("pcgrad", {"smoothing": 0.5})
-    with pytest.raises(mtl.ConfigError, match="IMTL-L"):
-        snippet("imtl")
-    with pytest.raises(mtl.ConfigError, match="MGDA-UB"):
-        snippet("mgda", {"upper_bound": True})
+def test_every_method_has_a_snippet():
+    assert set(SNIPPET_METHODS) == set(METHODS)
+    for name in METHODS:
+        assert unavailable(name) is None
+        assert ENTRY_POINTS[name] in _load(snippet(name))
 
 
-def test_every_method_has_a_snippet_or_a_reason_naming_its_paper():
-    for name, cls in METHODS.items():
-        reason = unavailable(name)
-        if name in SNIPPET_METHODS and name != "imtl":
-            assert reason is None
-            assert snippet(name)
-        else:
-            assert cls.citation in reason
+def test_an_unknown_method_or_setting_has_no_snippet_and_says_why():
+    assert unavailable("nope") == "There is no method 'nope'."
+    assert "needs valid settings" in unavailable("pcgrad", {"smoothing": 2.0})
+    with pytest.raises(mtl.ConfigError, match="a method with a snippet"):
+        snippet("fairgrad", {"alpha": -1.0})
+
+
+def test_smoothing_applies_the_moving_average_of_the_weights():
+    smooth = _load(snippet("pcgrad", {"smoothing": 0.25}))["smooth"]
+    first = smooth(torch.tensor([1.0, 0.0], dtype=torch.float64))
+    second = smooth(torch.tensor([0.0, 1.0], dtype=torch.float64))
+    assert first.tolist() == [1.0, 0.0] and second.tolist() == [0.25, 0.75]
 
 
 @pytest.mark.parametrize(("method", "params"), GRADIENT_CASES)
 @pytest.mark.parametrize("case", GRADIENTS)
 def test_gradient_snippets_write_the_methods_direction(method, params, case):
     g = torch.tensor(GRADIENTS[case], dtype=torch.float64)
-    backward = _load(snippet(method, params))[ENTRY_POINTS[method]]
+    backward = _load(snippet(method, params))[entry_point(method, params)]
     theta = torch.zeros(3, dtype=torch.float64, requires_grad=True)
     heads = [torch.zeros(2, dtype=torch.float64, requires_grad=True) for _ in range(2)]
     head_dirs = torch.tensor([[1.0, -2.0], [0.5, 3.0]], dtype=torch.float64)
@@ -113,8 +130,62 @@ def test_gradient_snippets_write_the_methods_direction(method, params, case):
     torch.testing.assert_close(theta.grad, expected, atol=TOL, rtol=TOL)
     if method != "pcgrad":  # PCGrad's snippet returns its coefficients too
         torch.testing.assert_close(w, expected_w, atol=TOL, rtol=TOL)
+    scales = expected_w if METHODS[method].combines == "losses" else torch.ones(2)
     for t in range(2):
-        torch.testing.assert_close(heads[t].grad, head_dirs[t])
+        torch.testing.assert_close(heads[t].grad, scales[t] * head_dirs[t], atol=TOL, rtol=TOL)
+
+
+STATEFUL_CASES = [
+    ("famo", {"w_lr": 0.3}),
+    ("gradnorm", {"weight_lr": 0.3}),
+    ("gradnorm", {"smoothing": 0.5}),
+    ("gradvac", {}),
+    ("excess_mtl", {"step_size": 0.5}),
+    ("moco", {"rho": 0.1}),
+    ("db_mtl", {"beta_sigma": 0.5}),
+    ("imtl", {"mode": "hybrid"}),
+    ("imtl", {"mode": "loss", "smoothing": 0.3}),
+    ("pcgrad", {"smoothing": 0.5}),
+    ("nash_mtl", {"smoothing": 0.7}),
+]
+
+
+@pytest.mark.parametrize(("method", "params"), STATEFUL_CASES)
+def test_stateful_snippets_follow_the_method_step_by_step(method, params):
+    """Over several steps the snippet's .grad is the engine's update from the method object."""
+    namespace = _load(snippet(method, params, weights=(0.7, 0.3)))
+    ctx = replace(make_ctx(K=1), base_weights=torch.tensor([[0.7, 0.3]]), last_shared=slice(0, 3))
+    m = METHODS[method](ctx, **params)
+    update = namespace[entry_point(method, params)]
+    if method == "famo":
+        update = update()
+    if entry_point(method, params) == "imtl_backward":
+        update = namespace["IMTL"](lr=ctx.lr)
+    theta = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+    heads = [torch.zeros(2, dtype=torch.float64, requires_grad=True) for _ in range(2)]
+    head_dirs = torch.tensor([[1.0, -2.0], [0.5, 3.0]], dtype=torch.float64)
+    cases = ["conflicting", "agreeing", "opposite_unequal", "orthogonal", "conflicting"]
+    for step, case in enumerate(cases):
+        g = torch.tensor(GRADIENTS[case], dtype=torch.float64)
+        values = [LOSSES[0] / (1 + step), LOSSES[1] * (1 + 0.3 * step)]
+        losses = [
+            (g[t] * theta).sum() + (head_dirs[t] * heads[t]).sum() + values[t] for t in range(2)
+        ]
+        for p in (theta, *heads):
+            p.grad = None
+        if m.kind == "loss":  # FAMO: the loss to back-propagate
+            update(losses).backward()
+        else:  # a gradient method sets .grad itself
+            update(losses, [theta])
+        L, G = torch.tensor([values], dtype=torch.float64), g.unsqueeze(0)
+        w = m.weights(L, G, step)
+        shared = m.shared_direction(L, G, w) if m.combines == "gradients" else None
+        want = (w @ g)[0] if shared is None else shared[0]
+        torch.testing.assert_close(theta.grad, want, atol=TOL, rtol=TOL)
+        head_w = m.head_weights(w, L)[0]
+        for t in range(2):
+            torch.testing.assert_close(heads[t].grad, head_w[t] * head_dirs[t], atol=TOL, rtol=TOL)
+        m.after_step(L, G)
 
 
 def test_pcgrad_snippet_returns_the_coefficients_of_its_direction():
@@ -207,8 +278,8 @@ def test_preference_snippets_apply_the_methods_weights_step_by_step(
         m.after_step(losses)
 
 
-@pytest.mark.parametrize(("method", "shown"), [("pcgrad", True), ("nash_mtl", False)])
-def test_the_method_tab_shows_the_snippet_or_says_it_is_not_available(method, shown):
+@pytest.mark.parametrize("method", ["pcgrad", "nash_mtl"])
+def test_the_method_tab_shows_the_snippet(method):
     from tests.test_app import new_app, set_and_run
 
     at = new_app()
@@ -217,9 +288,5 @@ def test_the_method_tab_shows_the_snippet_or_says_it_is_not_available(method, sh
     at.run()
     assert not at.exception, at.exception
     codes = [c.value for c in at.code]
-    captions = " ".join(c.value for c in at.caption)
-    if shown:
-        assert snippet(method).strip() in [c.strip() for c in codes]
-    else:
-        assert not any("import torch" in c for c in codes)
-        assert "not available yet" in captions and METHODS[method].citation in captions
+    assert snippet(method).strip() in [c.strip() for c in codes]
+    assert "not available" not in " ".join(c.value for c in at.caption)

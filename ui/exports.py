@@ -8,8 +8,8 @@
   (:func:`load_json` then :func:`ui.links.apply`) checks and clamps it exactly as a link.
 - A standalone PyTorch script (:func:`mtl.export.to_script`, torch only) that reproduces the run
   and prints its final MSE and accuracy, dynamic methods' update rules written out in plain
-  PyTorch; for a run that cannot be exported (a method whose update is not written out yet, too
-  much data) the reason is shown instead of the button.
+  PyTorch (every method); for a run that cannot be exported (too much data to embed) the reason
+  is shown instead of the button.
 """
 
 from __future__ import annotations

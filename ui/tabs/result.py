@@ -264,7 +264,7 @@ def own_loop_snippet(weighting: WeightingSpec) -> None:
         st.caption(reason)
         return
     st.caption(
-        "This method's update in plain PyTorch (it imports torch only), with the settings "
+        "This method's update in plain PyTorch (it needs only torch), with the settings "
         "above; copy it with the button at the code's top right."
     )
     source = snippet(weighting.method, params, weights=weighting.weights, scale=weighting.scale)
