@@ -1368,7 +1368,9 @@ def geometry_chart(frame: pd.DataFrame, *, height: int = 240) -> alt.LayerChart:
     axes have the same unit length (:func:`_equal_aspect`), so the angles on screen are the true
     ones; the plane's rotation is arbitrary, so no axis is drawn.
     """
-    data = _plain(frame)
+    columns = ["layer", "series", "across", "up", "low", "high", "heading", "norm"]
+    columns += ["w_regression", "w_classification", "dot_regression", "dot_classification"]
+    data = _plain(frame).reindex(columns=columns)  # a layer absent leaves its columns out
     arrows = data[data["layer"].isin(["gradient", "direction"])].copy()
     arrows["origin_x"] = 0.0
     arrows["origin_y"] = 0.0

@@ -94,6 +94,9 @@ EXCLUDED: dict[str, str] = {
 _OWN_DIRECTION = frozenset({"moco", "db_mtl", "graddrop"})
 """Methods whose shared update is not ``w_r g_r + w_c g_c`` of the step's gradients."""
 
+_ZERO_TOL = 1e-12
+"""A vector this small against the lengths it is a combination of is rounding's zero."""
+
 _HARM_TOL = 1e-9
 """``d . g_t < -_HARM_TOL |d| |g_t|`` counts as harm; above it is rounding (PCGrad's exact 0)."""
 
@@ -402,16 +405,24 @@ class Effect:
 
 
 def effect(plane: Plane, direction: Direction) -> Effect:
-    """:class:`Effect` of ``direction`` on the gradients of ``plane``."""
+    """:class:`Effect` of ``direction`` on the gradients of ``plane``.
+
+    A direction (or plain sum) no longer than :data:`_ZERO_TOL` times the sum of the lengths it
+    is made of is rounding's residue of a zero vector (MGDA's weights on opposite gradients) and
+    counts as zero: no length, no dot products, no harm, no turn.
+    """
     d = np.asarray(direction.vector, dtype=float)
+    n1, n2 = plane.norms
+    w1, w2 = direction.weights
     norm = float(np.hypot(*d))
+    if norm <= _ZERO_TOL * (abs(w1) * n1 + abs(w2) * n2):
+        d, norm = np.zeros(2), 0.0
     dots = (float(d @ plane.coords[0]), float(d @ plane.coords[1]))
-    harms = (
-        dots[0] < -_HARM_TOL * norm * plane.norms[0],
-        dots[1] < -_HARM_TOL * norm * plane.norms[1],
-    )
+    harms = (dots[0] < -_HARM_TOL * norm * n1, dots[1] < -_HARM_TOL * norm * n2)
     total = plane.coords[0] + plane.coords[1]
     total_norm = float(np.hypot(*total))
+    if total_norm <= _ZERO_TOL * (n1 + n2):
+        total_norm = 0.0
     length = norm / total_norm if total_norm > 0 else float("nan")
     if total_norm > 0 and norm > 0:
         turn = math.degrees(
