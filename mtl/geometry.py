@@ -262,7 +262,8 @@ class Direction:
 
 
 def _combine(plane: Plane, weights: tuple[float, float]) -> np.ndarray:
-    return np.asarray(weights, dtype=float) @ plane.coords
+    """``w_r g_r + w_c g_c`` ``[2]`` in the plane's coordinates."""
+    return np.asarray(weights[0] * plane.coords[0] + weights[1] * plane.coords[1], dtype=float)
 
 
 def method_params(method: str, params: dict[str, Any] | None) -> tuple[dict[str, Any], str]:

@@ -106,3 +106,31 @@ def test_another_epoch_and_methods_redraw_with_the_cores_numbers(at):
     assert not at.exception, at.exception
     check_page(at, last, ["mgda", "imtl", "equal_sum"])
     assert any("last step's weights" in c.value for c in at.caption)
+
+
+def several_members() -> None:
+    """A page of the view alone, over a two-member sweep (the script AppTest runs)."""
+    import mtl
+    from ui.tabs.geometry import geometry_view
+
+    cfg = mtl.preset("conflicting").with_(epochs=3)
+    geometry_view(mtl.sweep(cfg, weights=[(0.2, 0.8), (0.9, 0.1)], seeds=[0]))
+
+
+def test_a_result_of_several_members_offers_a_member_and_draws_its_gradients():
+    app = AppTest.from_function(several_members, default_timeout=90)
+    app.run()
+    assert not app.exception, app.exception
+    member = widget(app, "geometry.member")
+    assert member.help and len(member.options) == 2
+    member.set_value(1)
+    app.run()
+    assert not app.exception, app.exception
+    cfg = mtl.preset("conflicting").with_(epochs=3)
+    result = mtl.sweep(cfg, weights=[(0.2, 0.8), (0.9, 0.1)], seeds=[0])
+    epoch = widget(app, "geometry.epoch").value
+    plane = geometry.plane_at(result, 1, epoch)
+    assert inert.text(geometry.describe_plane(plane)) in [m.value for m in app.markdown]
+    static = geometry.method_direction("static", plane, static_weights=(0.9, 0.1))
+    sentence = geometry.describe_effect(plane, geometry.effect(plane, static))
+    assert any(inert.text(sentence) in m.value for m in app.markdown)

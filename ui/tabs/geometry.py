@@ -6,6 +6,7 @@ core's own methods on them); this module lays out the controls, the chart and th
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
 import mtl
@@ -20,18 +21,25 @@ LENGTHS: dict[str, str] = {
 }
 """Arrow-length modes (:data:`mtl.geometry.Length`) and their labels."""
 
+NORMS = ("grad_norm_regression", "grad_norm_classification")
+"""The diagnostics that must be finite for an epoch to be drawn."""
+
 
 def _epochs(result: mtl.Result, member: int) -> list[int]:
-    """The epochs with diagnostics for ``member`` (all, unless the log is coarse or it diverged)."""
-    frame = result.diagnostics
-    return sorted(int(e) for e in frame.loc[frame["member"] == member, "epoch"].unique())
+    """The epochs where ``member``'s two gradient norms are finite (not coarse, not diverged)."""
+    d = result.diagnostics
+    norms = d[(d["member"] == member) & d["diagnostic"].isin(NORMS)]
+    finite = norms[np.isfinite(norms["value"].to_numpy(dtype=float))]
+    counts = finite.groupby("epoch").size()
+    return sorted(int(e) for e in counts[counts == len(NORMS)].index)
 
 
 def _first_conflict(result: mtl.Result, member: int, epochs: list[int]) -> int:
     """The first epoch whose gradients conflict (negative cosine), else the first epoch."""
     d = result.diagnostics
     rows = d[(d["member"] == member) & (d["diagnostic"] == "cosine") & (d["value"] < 0)]
-    return int(rows["epoch"].min()) if len(rows) else epochs[0]
+    conflicts = sorted(set(rows["epoch"].astype(int)) & set(epochs))
+    return conflicts[0] if conflicts else epochs[0]
 
 
 def _member_label(result: mtl.Result, member: int) -> str:
@@ -77,6 +85,7 @@ def geometry_view(result: mtl.Result) -> None:
         "Epoch",
         options=epochs,
         key="geometry.epoch",
+        disabled=len(epochs) < 2,
         help="The gradients are taken on the whole training split at the parameters after this "
         "many epochs (0: the untrained model). It starts at the first epoch where the tasks "
         "conflict (at 0 when they never do).",
@@ -89,7 +98,8 @@ def geometry_view(result: mtl.Result) -> None:
         key="geometry.methods",
         help="Each method's update direction for these two gradients, computed by the method "
         "itself (with the run's hyper-parameters for the run's own method, defaults for the "
-        "others). Methods whose weights depend on more than these gradients are not offered; "
+        "others). Static weights are this member's configured weights (before any balanced "
+        "start). Methods whose weights depend on more than these gradients are not offered; "
         "see below.",
     )
     length = st.radio(
