@@ -1371,9 +1371,9 @@ def geometry_chart(frame: pd.DataFrame, *, height: int = 240) -> alt.LayerChart:
     columns = ["layer", "series", "across", "up", "low", "high", "heading", "norm"]
     columns += ["w_regression", "w_classification", "dot_regression", "dot_classification"]
     data = _plain(frame).reindex(columns=columns)  # a layer absent leaves its columns out
-    arrows = data[data["layer"].isin(["gradient", "direction"])].copy()
-    arrows["origin_x"] = 0.0
-    arrows["origin_y"] = 0.0
+    data["origin"] = 0.0
+    present = set(data["layer"].dropna())
+    arrows = data[data["layer"].isin(["gradient", "direction"])]
     names = [str(s) for s in arrows["series"]]
     colors: dict[str, str] = {}
     drawn = 0
@@ -1386,62 +1386,88 @@ def geometry_chart(frame: pd.DataFrame, *, height: int = 240) -> alt.LayerChart:
             colors[name] = DIRECTION_COLORS[drawn % len(DIRECTION_COLORS)]
             drawn += 1
     color = alt.Color(
-        "series:N",
+        "series",
+        type="nominal",
         title=None,
         scale=alt.Scale(domain=names, range=[colors[n] for n in names]),
         legend=alt.Legend(orient="bottom", columns=2, labelLimit=150, symbolType="stroke"),
     )
-    x = alt.X("across:Q", scale=_equal_aspect("x"), axis=None)
-    y = alt.Y("up:Q", scale=_equal_aspect("y"), axis=None)
-    origin = {
-        "x": alt.X("origin_x:Q", scale=_equal_aspect("x"), axis=None),
-        "y": alt.Y("origin_y:Q", scale=_equal_aspect("y"), axis=None),
-        "x2": "across:Q",
-        "y2": "up:Q",
+    sx, sy = _equal_aspect("x"), _equal_aspect("y")
+    tip_x = alt.X("across", type="quantitative", scale=sx, axis=None)
+    tip_y = alt.Y("up", type="quantitative", scale=sy, axis=None)
+    ray = {
+        "x": alt.X("origin", type="quantitative", scale=sx, axis=None),
+        "y": alt.Y("origin", type="quantitative", scale=sy, axis=None),
+        "x2": alt.X2("across"),
+        "y2": alt.Y2("up"),
     }
+
+    def only(layer: str) -> alt.FieldEqualPredicate:
+        return alt.FieldEqualPredicate(field="layer", equal=layer)
+
     layers: list[alt.Chart] = []
-    cone = data[data["layer"] == "cone"][["across", "low", "high"]]
-    if len(cone):
+    if "cone" in present:
         layers.append(
-            alt.Chart(cone)
+            alt.Chart()
             .mark_area(color=CONE_COLOR, opacity=0.16, clip=True)
-            .encode(x=x, y=alt.Y("low:Q", scale=_equal_aspect("y"), axis=None), y2="high:Q")
+            .transform_filter(only("cone"))
+            .encode(
+                x=tip_x,
+                y=alt.Y("low", type="quantitative", scale=sy, axis=None),
+                y2=alt.Y2("high"),
+            )
         )
-    edges = data[data["layer"] == "edge"][["across", "up"]].assign(origin_x=0.0, origin_y=0.0)
-    if len(edges):
+    if "edge" in present:
         layers.append(
-            alt.Chart(edges)
+            alt.Chart()
             .mark_rule(color=CONE_COLOR, strokeDash=[4, 3], strokeWidth=1.2, clip=True)
-            .encode(**origin)
+            .transform_filter(only("edge"))
+            .encode(**ray)
         )
-    length = alt.Tooltip("norm:Q", title="length", format=".4g")
+    length = alt.Tooltip("norm", type="quantitative", title="length", format=".4g")
     tooltips = {
-        "gradient": [alt.Tooltip("series:N", title="gradient"), length],
+        "gradient": [alt.Tooltip("series", type="nominal", title="gradient"), length],
         "direction": [
-            alt.Tooltip("series:N", title="direction"),
+            alt.Tooltip("series", type="nominal", title="direction"),
             length,
-            alt.Tooltip("w_regression:Q", title="w regression", format=".4g"),
-            alt.Tooltip("w_classification:Q", title="w classification", format=".4g"),
-            alt.Tooltip("dot_regression:Q", title="d·g regression", format=".4g"),
-            alt.Tooltip("dot_classification:Q", title="d·g classification", format=".4g"),
+            *(
+                alt.Tooltip(field, type="quantitative", title=title, format=".4g")
+                for field, title in (
+                    ("w_regression", "w regression"),
+                    ("w_classification", "w classification"),
+                    ("dot_regression", "d·g regression"),
+                    ("dot_classification", "d·g classification"),
+                )
+            ),
         ],
     }
     for layer, width, dash in (("gradient", 3.5, [1, 0]), ("direction", 2.0, [6, 3])):
-        shown = arrows[arrows["layer"] == layer]
-        if not len(shown):
+        if layer not in present:
             continue
         layers += [
-            alt.Chart(shown)
+            alt.Chart()
             .mark_rule(strokeWidth=width, strokeDash=dash, clip=True)
-            .encode(**origin, color=color, tooltip=tooltips[layer]),
-            alt.Chart(shown)
+            .transform_filter(only(layer))
+            .encode(**ray, color=color, tooltip=tooltips[layer]),
+            alt.Chart()
             .mark_point(shape="triangle-up", filled=True, size=110, opacity=1, clip=True)
+            .transform_filter(only(layer))
             .encode(
-                x=x,
-                y=y,
+                x=tip_x,
+                y=tip_y,
                 color=color,
-                angle=alt.Angle("heading:Q", scale=None),
+                angle=alt.Angle("heading", type="quantitative", scale=None),
                 tooltip=tooltips[layer],
             ),
         ]
-    return alt.LayerChart(layer=layers).properties(height=height, autosize=FIT_WIDTH)
+    records = [
+        {
+            key: value
+            for key, value in row.items()
+            if not (isinstance(value, float) and value != value)
+        }
+        for row in data.to_dict(orient="records")
+    ]  # plain values without NaN: no pandas type inference or sanitising on every to_dict
+    return alt.LayerChart(layer=layers, data=alt.Data(values=records)).properties(
+        height=height, autosize=FIT_WIDTH
+    )

@@ -524,14 +524,12 @@ CONE_RADIUS = 1.15
 """Radius of the shaded cone (arrows are at most 1 long)."""
 
 
-def _convex_slices(points: np.ndarray, samples: int = 120) -> pd.DataFrame:
+def _convex_slices(points: np.ndarray) -> pd.DataFrame:
     """Vertical slices ``across, low, high`` (x, the y band) of a convex polygon ``points [N, 2]``.
 
     Vega-Lite draws an area as y bands over x; a convex polygon is one band per x.
     """
-    xs = np.unique(
-        np.concatenate((points[:, 0], np.linspace(points[:, 0].min(), points[:, 0].max(), samples)))
-    )
+    xs = np.unique(points[:, 0])  # both boundaries are straight between vertices: exact
     a, b = points, np.roll(points, -1, axis=0)
     lo = np.full(len(xs), np.inf)
     hi = np.full(len(xs), -np.inf)
@@ -577,7 +575,7 @@ def cone_frame(plane: Plane, radius: float = CONE_RADIUS, turn: float = 0.0) -> 
     lo, hi = plane.cone[0] + turn, plane.cone[1] + turn
     frames: list[pd.DataFrame] = []
     if hi - lo > 1e-9:
-        arc = np.linspace(lo, hi, 97)
+        arc = np.linspace(lo, hi, 61)
         ring = np.stack((np.cos(arc), np.sin(arc)), axis=1) * radius
         points = ring if hi - lo >= 2 * math.pi - 1e-9 else np.vstack(([0.0, 0.0], ring))
         frames.append(_convex_slices(points).assign(layer="cone"))

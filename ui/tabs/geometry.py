@@ -6,7 +6,10 @@ core's own methods on them); this module lays out the controls, the chart and th
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 import mtl
@@ -14,6 +17,7 @@ from mtl import charts, geometry
 from mtl.config import TASKS
 from mtl.weighting import METHODS
 from ui import inert
+from ui.keys import cache_key
 
 LENGTHS: dict[str, str] = {
     "unit": "Directions only (unit length)",
@@ -58,6 +62,17 @@ def _losses(result: mtl.Result, member: int, epoch: int) -> tuple[float, float] 
     if not all(t in losses for t in TASKS):
         return None
     return (losses[TASKS[0]], losses[TASKS[1]])
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _spec(key: str, _frame: pd.DataFrame) -> dict[str, Any]:
+    """:func:`mtl.charts.geometry_chart`'s specification, built once per view (``key``).
+
+    Unvalidated: ``tests/test_geometry.py`` validates the builder's specs, and Altair's schema
+    check of this one (arrow layers with expression-driven scales) costs several times its
+    building on every rerun, which ``st.altair_chart`` would repeat.
+    """
+    return charts.geometry_chart(_frame).to_dict(validate=False)
 
 
 def geometry_view(result: mtl.Result) -> None:
@@ -135,7 +150,11 @@ def geometry_view(result: mtl.Result) -> None:
     frame = geometry.chart_frame(plane, effects, length=length)
     drawing, words = st.columns(2)
     with drawing:
-        st.altair_chart(charts.geometry_chart(frame), width="stretch", key="geometry.chart")
+        view = (  # the result (a sweep's members differ in weights and seed), then the view
+            f"{cache_key(cfg)}|{result.n_members}|{member}|{static}|{int(summary['seed'])}"
+            f"|{epoch}|{','.join(chosen)}|{length}"
+        )
+        st.vega_lite_chart(spec=_spec(view, frame), width="stretch", key="geometry.chart")
     with words:
         st.markdown(inert.text(geometry.describe_plane(plane)))
         if effects:
