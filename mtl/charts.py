@@ -1468,6 +1468,6 @@ def geometry_chart(frame: pd.DataFrame, *, height: int = 240) -> alt.LayerChart:
         }
         for row in data.to_dict(orient="records")
     ]  # plain values without NaN: no pandas type inference or sanitising on every to_dict
-    return alt.LayerChart(layer=layers, data=alt.Data(values=records)).properties(
+    return alt.LayerChart(layer=layers, data=alt.InlineData(values=records)).properties(
         height=height, autosize=FIT_WIDTH
     )
