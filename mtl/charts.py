@@ -1305,3 +1305,169 @@ def fronts_chart(
         .encode(x=x, y=y, color=color, detail="sweep:N", order=alt.Order("order:Q")),
     ]
     return alt.LayerChart(layer=layers).properties(height=height, autosize=FIT_WIDTH)
+
+
+GEOMETRY_EXTENT = (1.3, 0.4)
+"""The gradient-geometry view's least reach, in drawn units (arrows are at most 1 long): 1.3
+left, right and up, 0.4 down (the drawing points the gradients' bisector up, so what is drawn
+lies in the upper half)."""
+
+CONE_COLOR = "#009E73"
+"""Shading of the directions that harm neither task."""
+
+RUN_COLOR = "#111827"
+"""The run's own update direction in the gradient-geometry view."""
+
+DIRECTION_COLORS: tuple[str, ...] = (
+    "#D55E00",
+    "#CC79A7",
+    "#56B4E9",
+    "#7F3C8D",
+    "#8C564B",
+    "#E45756",
+    "#17BECF",
+    "#999933",
+    "#882255",
+    "#44AA99",
+    "#393B79",
+    "#9D755D",
+    "#B279A2",
+)
+"""Colours of the update directions, in the order drawn (kept apart from the components' blue
+and orange, the cone's green and the run's near-black)."""
+
+
+def _equal_aspect(axis: str) -> alt.Scale:
+    """A scale of the geometry view that keeps one unit equally long on both axes.
+
+    The view stretches to its container while its height is fixed, so the domains follow the
+    plot's ``width`` and ``height`` (Vega signals): units per pixel are the larger of what the
+    width and the height need to show :data:`GEOMETRY_EXTENT`, and the other axis shows more.
+    Angles on screen are then the true angles between the vectors.
+    """
+    reach, below = GEOMETRY_EXTENT
+    per_pixel = f"max({2 * reach} / width, {reach + below} / height)"
+    if axis == "x":
+        low, high = f"-width * {per_pixel} / 2", f"width * {per_pixel} / 2"
+    else:
+        low, high = f"-{below}", f"-{below} + height * {per_pixel}"
+    return alt.Scale(
+        domainMin=alt.ExprRef(expr=low), domainMax=alt.ExprRef(expr=high), nice=False, zero=False
+    )
+
+
+def geometry_chart(frame: pd.DataFrame, *, height: int = 240) -> alt.LayerChart:
+    """The two task gradients and the chosen update directions as arrows from the origin.
+
+    ``frame`` is :func:`mtl.geometry.chart_frame`'s: arrow rows (``layer`` ``gradient`` or
+    ``direction``; ``series, across, up, heading, norm`` and the weights and dot products for the
+    tooltip), the harmless cone's vertical slices (``layer`` ``cone``: ``across, low, high``)
+    and its edges (``layer`` ``edge``: ``across, up``, rays from the origin). The task gradients
+    are solid and take the components' colours; the directions are dashed, a series named
+    ``This run ...`` near-black and the others :data:`DIRECTION_COLORS` in the order drawn. Both
+    axes have the same unit length (:func:`_equal_aspect`), so the angles on screen are the true
+    ones; the plane's rotation is arbitrary, so no axis is drawn.
+    """
+    columns = ["layer", "series", "across", "up", "low", "high", "heading", "norm"]
+    columns += ["w_regression", "w_classification", "dot_regression", "dot_classification"]
+    data = _plain(frame).reindex(columns=columns)  # a layer absent leaves its columns out
+    data["origin"] = 0.0
+    present = set(data["layer"].dropna())
+    arrows = data[data["layer"].isin(["gradient", "direction"])]
+    names = [str(s) for s in arrows["series"]]
+    colors: dict[str, str] = {}
+    drawn = 0
+    for name in names:
+        if name.startswith("g "):
+            colors[name] = PALETTE.get(name[2:], "#888888")
+        elif name.startswith("This run"):
+            colors[name] = RUN_COLOR
+        else:
+            colors[name] = DIRECTION_COLORS[drawn % len(DIRECTION_COLORS)]
+            drawn += 1
+    color = alt.Color(
+        "series",
+        type="nominal",
+        title=None,
+        scale=alt.Scale(domain=names, range=[colors[n] for n in names]),
+        legend=alt.Legend(orient="bottom", columns=2, labelLimit=150, symbolType="stroke"),
+    )
+    sx, sy = _equal_aspect("x"), _equal_aspect("y")
+    tip_x = alt.X("across", type="quantitative", scale=sx, axis=None)
+    tip_y = alt.Y("up", type="quantitative", scale=sy, axis=None)
+    ray = {
+        "x": alt.X("origin", type="quantitative", scale=sx, axis=None),
+        "y": alt.Y("origin", type="quantitative", scale=sy, axis=None),
+        "x2": alt.X2("across"),
+        "y2": alt.Y2("up"),
+    }
+
+    def only(layer: str) -> alt.FieldEqualPredicate:
+        return alt.FieldEqualPredicate(field="layer", equal=layer)
+
+    layers: list[alt.Chart] = []
+    if "cone" in present:
+        layers.append(
+            alt.Chart()
+            .mark_area(color=CONE_COLOR, opacity=0.16, clip=True)
+            .transform_filter(only("cone"))
+            .encode(
+                x=tip_x,
+                y=alt.Y("low", type="quantitative", scale=sy, axis=None),
+                y2=alt.Y2("high"),
+            )
+        )
+    if "edge" in present:
+        layers.append(
+            alt.Chart()
+            .mark_rule(color=CONE_COLOR, strokeDash=[4, 3], strokeWidth=1.2, clip=True)
+            .transform_filter(only("edge"))
+            .encode(**ray)
+        )
+    length = alt.Tooltip("norm", type="quantitative", title="length", format=".4g")
+    tooltips = {
+        "gradient": [alt.Tooltip("series", type="nominal", title="gradient"), length],
+        "direction": [
+            alt.Tooltip("series", type="nominal", title="direction"),
+            length,
+            *(
+                alt.Tooltip(field, type="quantitative", title=title, format=".4g")
+                for field, title in (
+                    ("w_regression", "w regression"),
+                    ("w_classification", "w classification"),
+                    ("dot_regression", "d·g regression"),
+                    ("dot_classification", "d·g classification"),
+                )
+            ),
+        ],
+    }
+    for layer, width, dash in (("gradient", 3.5, [1, 0]), ("direction", 2.0, [6, 3])):
+        if layer not in present:
+            continue
+        layers += [
+            alt.Chart()
+            .mark_rule(strokeWidth=width, strokeDash=dash, clip=True)
+            .transform_filter(only(layer))
+            .encode(**ray, color=color, tooltip=tooltips[layer]),
+            alt.Chart()
+            .mark_point(shape="triangle-up", filled=True, size=110, opacity=1, clip=True)
+            .transform_filter(only(layer))
+            .encode(
+                x=tip_x,
+                y=tip_y,
+                color=color,
+                angle=alt.Angle("heading", type="quantitative", scale=None),
+                tooltip=tooltips[layer],
+            ),
+        ]
+    records = [
+        {
+            key: value
+            for key, value in row.items()
+            if not (isinstance(value, float) and value != value)
+        }
+        for row in data.to_dict(orient="records")
+    ]  # plain values without NaN: no pandas type inference or sanitising on every to_dict
+    return alt.LayerChart(layer=layers, data=alt.InlineData(values=records)).properties(
+        height=height, autosize=FIT_WIDTH
+    )

@@ -403,8 +403,9 @@ def test_every_tab_draws_its_charts(tab):
     at.run()
     assert not at.exception
     charts = len(at.get("vega_lite_chart"))
-    # the stacked chart and the tab's: a panel per component (two here) or per metric (four)
-    assert charts == 1 + {"Losses": 2, "Metrics": 4, "Gradient conflict": 2}.get(tab, 1)
+    # the stacked chart and the tab's: a panel per component (two here) or per metric (four);
+    # the conflict tab: cosine, norm ratio and the gradient geometry
+    assert charts == 1 + {"Losses": 2, "Metrics": 4, "Gradient conflict": 3}.get(tab, 1)
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ from ui.charting import show_panels
 from ui.data_view import data_view
 from ui.keys import cache_key
 from ui.state import CSV
+from ui.tabs.geometry import geometry_view
 
 
 def losses(result: mtl.Result) -> None:
@@ -123,6 +124,7 @@ def conflict(result: mtl.Result) -> None:
                 "the weights in force each epoch: what the optimiser's shared update is made of.",
             )
             st.caption(conflict_caption(ratio.median(), weighted_median))
+    geometry_view(result)
 
 
 def conflict_caption(raw: float, weighted: float) -> str:
