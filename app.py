@@ -35,9 +35,9 @@ if not LOGGER.handlers:  # the script reruns on every interaction: one handler p
     _handler = logging.StreamHandler()
     _handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     LOGGER.addHandler(_handler)
+# The tab's icon, served by the app itself (a Material icon name makes the browser fetch it from
+# a font host).
 PAGE_ICON = Path(__file__).parent / "static" / "page_icon.png"
-"""The tab's icon, served by the app itself (a Material icon name makes the browser fetch it from
-a font host)."""
 APOLOGY = (
     "Something went wrong on our side (error id {id}). Your settings are kept; try again or "
     "change a control."
