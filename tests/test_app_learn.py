@@ -9,12 +9,16 @@ are what the core's frames say (read here independently), and that the step's le
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
+from streamlit.testing.v1 import AppTest
 
 import mtl
 from mtl.compare import pareto_front, tuned_face_off
 from mtl.sweeps import seeds_from
+from mtl.urlstate import from_query
 from tests.test_app import new_app, set_and_run, widget
 from ui.learn import ON, STEP, show_key, sweep_request, tuned_request
 from ui.learn_steps import STEPS, Evidence, Figures, Step
@@ -48,12 +52,12 @@ def core_evidence(step: Step) -> Evidence:
     )
 
 
-def panel_texts(at) -> list[str]:
+def panel_texts(at: AppTest) -> list[str]:
     """The Markdown texts of the Learn panel."""
     panel = next(b for b in at.main.children.values() if getattr(b, "key", None) == "learn.panel")
     texts: list[str] = []
 
-    def walk(block) -> None:
+    def walk(block: Any) -> None:
         for child in getattr(block, "children", {}).values():
             if getattr(child, "type", None) == "markdown":
                 texts.append(child.value)
@@ -63,7 +67,7 @@ def panel_texts(at) -> list[str]:
     return texts
 
 
-def press(at, index: int):
+def press(at: AppTest, index: int) -> AppTest:
     """Pick step ``index`` and press its **Show me** button."""
     if at.session_state[STEP] != index:
         set_and_run(at, STEP, index)
@@ -74,7 +78,7 @@ def press(at, index: int):
 
 
 @pytest.fixture(scope="module")
-def page():
+def page() -> AppTest:
     at = new_app()
     at.toggle(key=ON).set_value(True)
     at.run()
@@ -83,9 +87,9 @@ def page():
 
 
 @pytest.fixture(scope="module")
-def walked(page):
+def walked(page: AppTest) -> dict[int, dict[str, Any]]:
     """Each step pressed in turn: the page's paragraph, session values and the core's figures."""
-    seen: dict[int, dict] = {}
+    seen: dict[int, dict[str, Any]] = {}
     for index, step in enumerate(STEPS):
         press(page, index)
         state = page.session_state
@@ -96,6 +100,7 @@ def walked(page):
             "shown": state[LAST_GOOD][1].config,
             "view": {k: state[k] for k in step.view},
             "tab": state["view.tab"],
+            "link": dict(page.query_params),
             "sweep": state[SWEEP_REQUEST] if step.sweep else None,
             "tuned": state[TUNED_REQUEST] if step.tuned else None,
             "evidence": evidence,
@@ -104,7 +109,7 @@ def walked(page):
     return seen
 
 
-def test_the_switch_opens_the_panel_at_step_one():
+def test_the_switch_opens_the_panel_at_step_one() -> None:
     at = new_app()
     assert at.toggle(key=ON).value is False
     assert not [b for b in at.button if b.key.startswith("learn.show")]
@@ -117,12 +122,13 @@ def test_the_switch_opens_the_panel_at_step_one():
 
 
 @pytest.mark.parametrize("index", range(len(STEPS)))
-def test_each_button_loads_its_state(walked, index):
+def test_each_button_loads_its_state(walked: dict[int, dict[str, Any]], index: int) -> None:
     step, seen = STEPS[index], walked[index]
     assert seen["config"] == step.config  # the controls describe the step's run
     assert seen["shown"] == step.config  # and it is the run on screen
     assert seen["view"] == dict(step.view)
     assert seen["tab"] == step.tab
+    assert from_query(seen["link"])[0] == step.config  # the address bar reproduces it
     if step.sweep:
         assert seen["sweep"] == sweep_request(step)
     if step.tuned:
@@ -130,7 +136,9 @@ def test_each_button_loads_its_state(walked, index):
 
 
 @pytest.mark.parametrize("index", range(len(STEPS)))
-def test_each_paragraph_quotes_the_cores_figures_and_its_lesson_holds(walked, index):
+def test_each_paragraph_quotes_the_cores_figures_and_its_lesson_holds(
+    walked: dict[int, dict[str, Any]], index: int
+) -> None:
     step, seen = STEPS[index], walked[index]
     figures = seen["figures"]
     assert step.claim(figures) in seen["texts"]
@@ -144,19 +152,20 @@ def _start_ratio(result: mtl.Result, epoch: int) -> float:
     return loss["regression"] / loss["classification"]
 
 
-def test_step_one_figures_are_the_histories(walked):
+def test_step_one_figures_are_the_histories(walked: dict[int, dict[str, Any]]) -> None:
     f: Figures = walked[INDEX["1 Scales"]]["figures"]
     result = walked[INDEX["1 Scales"]]["evidence"].result
     assert f["start_ratio"] == pytest.approx(_start_ratio(result, 0))
     assert f["end_ratio"] == pytest.approx(_start_ratio(result, result.config.epochs))
     d = result.diagnostics
     first = d[(d.member == 0) & (d.epoch == 0)].set_index("diagnostic")["value"]
-    g_reg, g_cls = first["weighted_grad_norm_regression"], first["weighted_grad_norm_classification"]
+    g_reg = first["weighted_grad_norm_regression"]
+    g_cls = first["weighted_grad_norm_classification"]
     assert f["share"] == pytest.approx(g_reg / (g_reg + g_cls))
     assert f["start_ratio"] > 10  # "loss scales differ"
 
 
-def test_step_two_figures_are_the_summaries(walked):
+def test_step_two_figures_are_the_summaries(walked: dict[int, dict[str, Any]]) -> None:
     seen = walked[INDEX["2 Weights"]]
     f, evidence = seen["figures"], seen["evidence"]
     on_screen, low = evidence.result.summary.iloc[0], evidence.companions["low"].summary.iloc[0]
@@ -167,7 +176,7 @@ def test_step_two_figures_are_the_summaries(walked):
     assert on_screen.test_mse < low.test_mse and on_screen.test_accuracy < low.test_accuracy
 
 
-def test_step_three_figures_are_the_sweeps(walked):
+def test_step_three_figures_are_the_sweeps(walked: dict[int, dict[str, Any]]) -> None:
     seen = walked[INDEX["3 Sweep"]]
     f, summary = seen["figures"], seen["evidence"].sweep.summary
     means = summary.groupby("w_regression")[["test_mse", "test_accuracy"]].mean()
@@ -181,7 +190,7 @@ def test_step_three_figures_are_the_sweeps(walked):
     assert f["members"] == len(summary) == 11 * 3
 
 
-def test_step_four_figures_are_the_diagnostics(walked):
+def test_step_four_figures_are_the_diagnostics(walked: dict[int, dict[str, Any]]) -> None:
     seen = walked[INDEX["4 Conflict"]]
     f, result = seen["figures"], seen["evidence"].result
     assert result.config.weighting.method == "mgda"
@@ -193,7 +202,7 @@ def test_step_four_figures_are_the_diagnostics(walked):
     assert (f["pcgrad_mse"], f["pcgrad_acc"]) == (pcgrad.test_mse, pcgrad.test_accuracy)
 
 
-def test_step_five_figures_are_the_tuned_table(walked):
+def test_step_five_figures_are_the_tuned_table(walked: dict[int, dict[str, Any]]) -> None:
     seen = walked[INDEX["5 Face-off"]]
     f, tuned = seen["figures"], seen["evidence"].tuned
     counts = tuned.table["front"].value_counts()
@@ -202,7 +211,7 @@ def test_step_five_figures_are_the_tuned_table(walked):
     assert f["rates"] == len(tuned.lrs)
 
 
-def test_a_changed_control_stops_the_quoting(page):
+def test_a_changed_control_stops_the_quoting(page: AppTest) -> None:
     press(page, INDEX["2 Weights"])
     set_and_run(page, "seed", 7)
     texts = panel_texts(page)

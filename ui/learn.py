@@ -168,7 +168,7 @@ def gather(step: Step, shown: mtl.Result) -> Evidence | None:
     A comparison run is computed here if need be (single runs, like any change of a control); a
     sweep or a tuned face-off only when the session's request is the step's own.
     """
-    companions = {}
+    companions: dict[str, mtl.Result] = {}
     for name, cfg in step.companions.items():
         result = guarded(run.cached, cfg)
         if result is None:

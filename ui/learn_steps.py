@@ -34,6 +34,9 @@ from mtl.weighting import METHODS
 Figures = dict[str, float]
 """A step's numbers by name."""
 
+ALPHA_IS = "α\u00a0=\u00a0"
+"""``α = `` with no-break spaces, so a narrow screen never breaks a line inside ``α = 0.5``."""
+
 
 @dataclass(frozen=True)
 class SweepPlan:
@@ -177,7 +180,7 @@ def scales_claim(f: Figures) -> str:
     """Step 1's paragraph."""
     text = (
         f"Before training, regression's loss is {_times(f['start_ratio'])}× classification's; "
-        f"after {f['epochs']:.0f} epochs it is {_times(f['end_ratio'])}×. At α = "
+        f"after {f['epochs']:.0f} epochs it is {_times(f['end_ratio'])}×. At {ALPHA_IS}"
         f"{f['alpha']:g}, regression makes {_pct(f['share'])} of the first step's shared update "
         "(its weighted gradient's share of the two). "
     )
@@ -224,8 +227,8 @@ def alpha_holds(f: Figures) -> bool:
 def alpha_claim(f: Figures) -> str:
     """Step 2's paragraph."""
     text = (
-        f"On screen, α = {f['alpha_high']:g}: test MSE {_mse(f['mse_high'])}, test accuracy "
-        f"{_pct(f['acc_high'])}. The same run at α = {f['alpha_low']:g} (trained for this "
+        f"On screen, {ALPHA_IS}{f['alpha_high']:g}: test MSE {_mse(f['mse_high'])}, test accuracy "
+        f"{_pct(f['acc_high'])}. The same run at {ALPHA_IS}{f['alpha_low']:g} (trained for this "
         f"text, nothing else changed): test MSE {_mse(f['mse_low'])}, accuracy "
         f"{_pct(f['acc_low'])}. "
     )
@@ -274,8 +277,8 @@ def sweep_claim(f: Figures) -> str:
     """Step 3's paragraph."""
     text = (
         f"The sweep trained {f['members']:.0f} members ({f['points']:.0f} values of α × "
-        f"{f['seeds']:.0f} seeds) at once. Mean over the seeds, α = {ALPHA_LOW:g}: test MSE "
-        f"{_mse(f['mse_low'])}, accuracy {_pct(f['acc_low'])}; α = {ALPHA_HIGH:g}: MSE "
+        f"{f['seeds']:.0f} seeds) at once. Mean over the seeds, {ALPHA_IS}{ALPHA_LOW:g}: test MSE "
+        f"{_mse(f['mse_low'])}, accuracy {_pct(f['acc_low'])}; {ALPHA_IS}{ALPHA_HIGH:g}: MSE "
         f"{_mse(f['mse_high'])}, accuracy {_pct(f['acc_high'])}. "
         f"{f['front']:.0f} members are on the Pareto front (outlined), with α from "
         f"{f['front_alpha_min']:.2f} to {f['front_alpha_max']:.2f}: none of them is better at "
@@ -337,8 +340,9 @@ def conflict_claim(f: Figures) -> str:
         f"{f['w_cls']:.2f}, {lean} for {larger}, whose gradient is {_times(ratio)}× larger "
         f"(median raw norm ratio); weighted, the ratio is {f['weighted_ratio']:#.3g}. PCGrad "
         "instead removes from each gradient the part that points against the other. Test MSE "
-        f"and accuracy: static weights (α = {f['static_alpha']:g}) {_mse(f['static_mse'])} and "
-        f"{_pct(f['static_acc'])}; PCGrad {_mse(f['pcgrad_mse'])} and {_pct(f['pcgrad_acc'])}; "
+        f"and accuracy: static weights ({ALPHA_IS}{f['static_alpha']:g}) "
+        f"{_mse(f['static_mse'])} and {_pct(f['static_acc'])}; "
+        f"PCGrad {_mse(f['pcgrad_mse'])} and {_pct(f['pcgrad_acc'])}; "
         f"MGDA {_mse(f['mgda_mse'])} and {_pct(f['mgda_acc'])}. "
     )
     bought = all(
