@@ -172,6 +172,8 @@ def test_step_two_figures_are_the_summaries(walked: dict[int, dict[str, Any]]) -
     assert (f["mse_high"], f["acc_high"]) == (on_screen.test_mse, on_screen.test_accuracy)
     assert (f["mse_low"], f["acc_low"]) == (low.test_mse, low.test_accuracy)
     assert on_screen.w_regression > low.w_regression
+    model, optim = evidence.result.config.model, evidence.result.config.optim
+    assert (model.width, model.depth, optim.kind) == (1, 1, "sgd")  # what the intro says
     # "alpha trades one task for the other": more regression weight, lower MSE and accuracy
     assert on_screen.test_mse < low.test_mse and on_screen.test_accuracy < low.test_accuracy
 

@@ -177,20 +177,26 @@ def gather(step: Step, shown: mtl.Result) -> Evidence | None:
     sweep, tuned = None, None
     wanted_sweep, wanted_tuned = sweep_request(step), tuned_request(step)
     if wanted_sweep is not None:
-        if st.session_state.get(SWEEP_REQUEST) != wanted_sweep:
+        held = st.session_state.get(SWEEP_REQUEST)
+        if held != wanted_sweep:
             st.caption(
-                "The Weight sweep tab holds another sweep (or none yet). Press **Show me** to run "
-                "this step's."
+                "Press **Show me** to run this step's sweep."
+                if held is None
+                else "The Weight sweep tab holds another sweep than this step's. Press "
+                "**Show me** to run this step's again."
             )
             return None
         sweep = guarded(run.sweep, wanted_sweep)
         if sweep is None:
             return None
     if wanted_tuned is not None:
-        if st.session_state.get(TUNED_REQUEST) != wanted_tuned:
+        held = st.session_state.get(TUNED_REQUEST)
+        if held != wanted_tuned:
             st.caption(
-                "The face-off tab holds another tuned face-off (or none yet). Press **Show me** "
-                "to run this step's."
+                "Press **Show me** to run this step's tuned face-off."
+                if held is None
+                else "The Method face-off tab holds another tuned face-off than this step's. "
+                "Press **Show me** to run this step's again."
             )
             return None
         tuned = guarded(run.tuned_face_off, wanted_tuned)

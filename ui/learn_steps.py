@@ -398,13 +398,19 @@ def face_off_claim(f: Figures) -> str:
     )
     if face_off_holds(f):
         return text + (
-            "No dynamic method beats a tuned static α here: before crediting one, tune the "
-            "static weights and the learning rate as carefully."
+            f"None of these {f['methods']:.0f} beats a tuned static α here: before crediting a "
+            "dynamic method, tune the static weights and the learning rate as carefully."
         )
-    return text + "Here a dynamic method beats every tuned static α."
+    return text + "Here a dynamic method beats every tuned static α, beyond seed noise."
 
 
 # ---------------------------------------------------------------- the steps
+
+
+SWEEP_PLAN = SweepPlan(points=11, seeds=3)
+"""Step 3's sweep: α = 0, 0.1, ..., 1, so both α of step 2 are on its grid."""
+TUNED_PLAN = TunedPlan(methods=FACE_OFF_METHODS, seeds=3)
+"""Step 5's tuned face-off."""
 
 
 def _steps() -> tuple[Step, ...]:
@@ -415,7 +421,7 @@ def _steps() -> tuple[Step, ...]:
             title="1. Loss scales differ",
             intro="A mean squared error is in the target's squared units; a cross-entropy of "
             "a fair guess between two classes is about 0.69. Summed with equal weights, the "
-            "larger loss makes most of the gradient.",
+            "larger loss usually makes most of the gradient.",
             look="the loss chart under the metrics, with Components: Raw and Log scale on; "
             "and the callout below it.",
             button_help="Load the 'Linear toy, done right' preset and draw its raw losses on a "
@@ -431,8 +437,9 @@ def _steps() -> tuple[Step, ...]:
         Step(
             label="2 Weights",
             title="2. Weighting trades one task for the other",
-            intro="Two tasks 120° apart share a single tanh unit trained with plain SGD: the "
-            "unit can follow only one task's direction, and α decides which.",
+            intro=f"Two tasks {tradeoff.data.angle:g}° apart share a single "
+            f"{tradeoff.model.activation} unit trained with plain SGD: the unit can follow only "
+            "one task's direction, and α decides which.",
             look="the test MSE and accuracy at the top; then move the α slider in the sidebar.",
             button_help=f"Load the 'Trade-off' preset at α = {ALPHA_HIGH:g}; the run at "
             f"α = {ALPHA_LOW:g} is trained for comparison (a fraction of a second).",
@@ -451,12 +458,12 @@ def _steps() -> tuple[Step, ...]:
             intro="A weight sweep trains one model per α (and per seed) in one batched "
             "population. A member is on the Pareto front when no other is better at both tasks.",
             look="the Weight sweep tab: the front chart, then MSE and accuracy against α.",
-            button_help="Load the 'Trade-off' preset and run a weight sweep of 11 values of α × "
-            "3 seeds (a few seconds).",
+            button_help=f"Load the 'Trade-off' preset and run a weight sweep of "
+            f"{SWEEP_PLAN.points} values of α × {SWEEP_PLAN.seeds} seeds (a few seconds).",
             preset="tradeoff",
             config=tradeoff,
             tab="Weight sweep",
-            sweep=SweepPlan(points=11, seeds=3),
+            sweep=SWEEP_PLAN,
             figures=sweep_figures,
             claim=sweep_claim,
             holds=sweep_holds,
@@ -490,12 +497,13 @@ def _steps() -> tuple[Step, ...]:
             "test rows with the seeds' noise shown.",
             look="the Method face-off tab (Tuned): the table's Static front column and the "
             "chart's dark line.",
-            button_help="Load the 'Trade-off' preset and run the tuned face-off of Uncertainty "
-            "weighting, PCGrad and MGDA over 3 seeds (several seconds).",
+            button_help="Load the 'Trade-off' preset and run the tuned face-off of "
+            f"{', '.join(METHODS[m].label for m in TUNED_PLAN.methods)} over "
+            f"{TUNED_PLAN.seeds} seeds (several seconds).",
             preset="tradeoff",
             config=tradeoff,
             tab="Method face-off",
-            tuned=TunedPlan(methods=FACE_OFF_METHODS, seeds=3),
+            tuned=TUNED_PLAN,
             figures=face_off_figures,
             claim=face_off_claim,
             holds=face_off_holds,
