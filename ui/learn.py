@@ -121,6 +121,7 @@ def guide(shown: mtl.Result) -> None:
             key=STEP,
             required=True,
             label_visibility="collapsed",
+            persist_state="page",  # the chosen step survives closing and reopening the panel
         )
         index = int(st.session_state[STEP])
         step = STEPS[index]
