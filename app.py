@@ -2,8 +2,8 @@
 
 Thin on purpose: the widgets live in :mod:`ui.sidebar`, cached training in :mod:`ui.run`, the
 main-area sections in :mod:`ui.views` (the detail tabs in :mod:`ui.tabs`, pins in
-:mod:`ui.pins`, exports in :mod:`ui.exports`), links in :mod:`ui.links`, and every chart in
-:mod:`mtl.charts`. No torch here.
+:mod:`ui.pins`, exports in :mod:`ui.exports`), the Learn mode's guide in :mod:`ui.learn`, links
+in :mod:`ui.links`, and every chart in :mod:`mtl.charts`. No torch here.
 
 Failures: bad input is a message (a :class:`mtl.ConfigError` or :class:`mtl.DataError` turned into
 text by the sidebar and below). Anything else is a bug: :func:`main` runs inside a handler that
@@ -25,7 +25,7 @@ import streamlit as st
 from streamlit.errors import FragmentHandledException
 
 import mtl
-from ui import keys, links, memory, pins, run, runtime, sidebar, views
+from ui import keys, learn, links, memory, pins, run, runtime, sidebar, views
 from ui.wording import config_problem
 
 # Where unexpected errors go, with their traceback: the server's standard error. (A comment, not
@@ -35,9 +35,9 @@ if not LOGGER.handlers:  # the script reruns on every interaction: one handler p
     _handler = logging.StreamHandler()
     _handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     LOGGER.addHandler(_handler)
+# The tab's icon, served by the app itself (a Material icon name makes the browser fetch it from
+# a font host).
 PAGE_ICON = Path(__file__).parent / "static" / "page_icon.png"
-"""The tab's icon, served by the app itself (a Material icon name makes the browser fetch it from
-a font host)."""
 APOLOGY = (
     "Something went wrong on our side (error id {id}). Your settings are kept; try again or "
     "change a control."
@@ -74,6 +74,7 @@ def main() -> None:
         links.write(result.config)  # the address bar reproduces the run on screen
 
     if shown is not None:
+        learn.guide(shown)
         views.notebook_note(outcome.cfg or shown.config)
         metrics_column = views.headline(shown, memory.previous_summary(shown) if result else None)
         with metrics_column:

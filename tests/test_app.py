@@ -6,6 +6,7 @@ must see a cache miss use a seed no other test uses.
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 from typing import Any
 
@@ -566,3 +567,12 @@ def test_no_stray_text_of_the_script_reaches_the_page():
     assert not at.exception
     shown = [m.value for m in at.markdown]
     assert not any("standard error" in text or "traceback" in text.lower() for text in shown)
+    assert not any("served by the app itself" in text for text in shown)
+    # and none can: no statement of the script but its docstring is a bare string
+    body = ast.parse(Path(APP).read_text(encoding="utf-8")).body
+    bare = [
+        node.lineno
+        for node in body[1:]
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+    ]
+    assert not bare, f"bare strings at lines {bare} of app.py would be drawn on the page"

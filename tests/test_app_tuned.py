@@ -129,3 +129,7 @@ def test_the_zoom_leaves_far_outliers_off_and_names_them():
     )
     assert len(pairs) == len(kept)
     assert len(set(METHOD_SHAPES.values())) > 1
+    # one legend: no layer hides its colour legend (a browser warns of conflicting legends)
+    for layer in spec["layer"]:
+        channel = layer.get("encoding", {}).get("color")
+        assert channel is None or channel.get("legend", {}) is not None, layer

@@ -188,14 +188,23 @@ def train(cfg: mtl.RunConfig) -> mtl.Result:
     Raises ``mtl.ConfigError`` / ``mtl.DataError`` for a configuration the engine refuses (for
     example a batch larger than the training split); nothing is remembered then.
     """
-    key = cache_key(cfg)
+    result = cached(cfg)
+    remember(cache_key(cfg), result)
+    return result
+
+
+def cached(cfg: mtl.RunConfig) -> mtl.Result:
+    """The result of ``cfg``, from the cache or trained now, without making it the run on screen.
+
+    For runs the page shows beside the one on screen (the Learn mode's comparisons): the same
+    cache and progress bar as :func:`train`, but the session's last good run and the metrics'
+    deltas are left alone. Raises like :func:`train`.
+    """
     try:
         with _releasing():
-            result = _train(key, cfg)
+            return _train(cache_key(cfg), cfg)
     except Cancelled:
         _cancelled()
-    remember(key, result)
-    return result
 
 
 # ---------------------------------------------------------------- sweeps and face-offs

@@ -342,12 +342,13 @@ def _data_label(cfg: mtl.RunConfig) -> str:
 
 def _components(result: mtl.Result, has_test: bool) -> None:
     mode_col, split_col, log_col = st.columns([3, 2, 2], vertical_alignment="bottom")
+    # the value lives in the session state (no default=), so a callback may set it (ui.learn)
+    st.session_state.setdefault("view.mode", "weighted")
     with mode_col:
         mode = st.segmented_control(
             "Components",
             list(MODE_LABELS),
             format_func=MODE_LABELS.__getitem__,
-            default="weighted",
             required=True,
             key="view.mode",
             help="Weighted: weight × loss, stacked, so the top edge is the total loss the "

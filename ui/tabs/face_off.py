@@ -430,9 +430,10 @@ def tuned_chart(table: pd.DataFrame, front: pd.DataFrame) -> alt.LayerChart:
         alt.Tooltip("group:N", title="Group"),
     ]
     base = alt.Chart(points)
-    mse_bars = base.mark_rule(opacity=0.5).encode(
-        x=x, x2="mse_hi:Q", y=y, color=alt.Color("label:N", scale=palette, legend=None)
-    )
+    # the bars take the marks' colour channel, legend included: Vega-Lite merges the layers'
+    # legends into one, and a legend=None on one layer conflicts with the others' (a console
+    # warning "Conflicting legend property")
+    mse_bars = base.mark_rule(opacity=0.5).encode(x=x, x2="mse_hi:Q", y=y, color=color)
     mse_bars = mse_bars.transform_filter("isValid(datum.mse_lo)").encode(x=alt.X("mse_lo:Q"))
     acc_bars = (
         base.mark_rule(opacity=0.5)
@@ -441,7 +442,7 @@ def tuned_chart(table: pd.DataFrame, front: pd.DataFrame) -> alt.LayerChart:
             x=x,
             y=alt.Y("accuracy_lo:Q"),
             y2="accuracy_hi:Q",
-            color=alt.Color("label:N", scale=palette, legend=None),
+            color=color,
         )
     )
     marks = base.mark_point(filled=True, size=90, opacity=0.95).encode(
