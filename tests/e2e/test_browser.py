@@ -98,7 +98,7 @@ def test_moving_the_alpha_slider_retrains_and_updates_the_metrics(page: Page):
 def test_switching_tabs_draws_the_tab_without_errors(page: Page):
     settled(page)
     page.get_by_role("tab", name="Method", exact=True).click()
-    expect(page.locator(".katex").first).to_be_visible()
+    expect(page.locator(".katex").first).to_be_visible(timeout=30_000)
     page.get_by_role("tab", name="Gradient conflict").click()
     page.wait_for_function(f"{CHARTS_DRAWN} >= 3", timeout=30_000)
     assert page.locator('[data-testid="stException"]').count() == 0
