@@ -1,6 +1,7 @@
 """Pareto fronts, Delta_m and method face-offs."""
 
 import itertools
+import math
 
 import numpy as np
 import pandas as pd
@@ -316,3 +317,16 @@ def test_front_verdict_and_seeds_hint_by_hand():
     assert seeds_hint(table.assign(group=["best", "behind", "behind"]), 3) == ""
     far = table.assign(seeds_needed=[np.nan, np.nan, np.nan])
     assert "treat them as equivalent" in seeds_hint(far, 3)
+
+
+def test_intervals_are_cut_to_the_values_a_metric_can_take():
+    from mtl.compare import bounded
+    from mtl.stats import t_interval
+
+    mean, low, high = t_interval([0.0, 0.05, 0.9])  # three seeds: t = 4.30, a wide interval
+    assert low < 0.0 < 1.0 < high
+    assert bounded((mean, low, high), 0.0, 1.0) == (mean, 0.0, 1.0)
+    assert bounded((0.5, 0.4, 0.6), 0.0, 1.0) == (0.5, 0.4, 0.6)  # inside: unchanged
+    assert bounded((2.0, -1.0, 5.0), 0.0, math.inf) == (2.0, 0.0, 5.0)
+    nan = bounded((math.nan, math.nan, math.nan), 0.0, 1.0)
+    assert all(math.isnan(v) for v in nan)  # one seed: no interval, and none made up
