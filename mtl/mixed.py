@@ -164,14 +164,12 @@ class MixedMethod(WeightingMethod):
         parts = [sub.shared_direction(losses[m], grads[m], weights[m]) for m, sub in self.groups]
         if all(part is None for part in parts):
             return None
-        return torch.cat(
-            [
-                torch.bmm(weights[m].unsqueeze(1).to(grads.dtype), grads[m]).squeeze(1)
-                if part is None
-                else part.to(grads.dtype)
-                for (m, _), part in zip(self.groups, parts, strict=True)
-            ]
-        )
+        # every member's sum_t w_t g_t in one batched product, then the groups' own directions
+        direction = torch.bmm(weights.unsqueeze(1).to(grads.dtype), grads).squeeze(1)
+        for (m, _), part in zip(self.groups, parts, strict=True):
+            if part is not None:
+                direction[m] = part.to(grads.dtype)
+        return direction
 
     def after_step(
         self,
