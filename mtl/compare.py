@@ -92,7 +92,9 @@ class FaceOff:
     """Several weighting methods trained on the same data and seeds.
 
     Attributes:
-        results: method name -> its population's :class:`Result` (one member per seed).
+        results: method name -> its members' :class:`Result` (one member per seed, numbered
+            from 0; cut out of the face-off's mixed population, or the method's own population
+            when it reads the representation's gradients; ``seconds`` is that population's).
         baseline: the single-task baselines' :class:`Result`: static weights ``(1, 0)``
             (regression alone) and ``(0, 1)`` (classification alone), one member per seed each.
         summary: every member's summary row with a ``method`` column.
