@@ -4,8 +4,10 @@ On the page's first screen (``ui.state.DEFAULT_PRESET``, the "tradeoff" preset),
 
 1. The default weight sweep: 101 values of α x 3 seeds = 303 members, trained as one population
    (``mtl.sweep``), as the page's "Run the sweep" button does.
-2. The default face-off: every weighting method over 3 seeds (one population per method) plus the
-   single-task baselines (``mtl.compare.face_off``), as "Run the face-off" does.
+2. The default face-off: every weighting method over 3 seeds plus the single-task baselines
+   (``mtl.compare.face_off``: one mixed population, GradDrop in its own), as "Run the face-off"
+   does; beside it, for reference, the same members trained one population per method (what the
+   face-off did before it mixed methods), measured in this process.
 3. The page around them (Streamlit's AppTest, in this process): the script time of the rerun that
    runs the sweep or the face-off (a cache miss: training, the Pareto front, the charts) and of a
    rerun that shows them again (a cache hit).
@@ -29,13 +31,26 @@ from _timing import best_of
 from streamlit.testing.v1 import AppTest
 
 import mtl
+from mtl.budget import face_off_config
 from mtl.compare import face_off
+from mtl.engine import Population, train_population
 from mtl.runtime import configure_threads
 from mtl.weighting import METHODS
 from ui.state import DEFAULT_PRESET
 
 ROOT = Path(__file__).resolve().parents[1]
 GOAL = 3.0
+
+
+def per_method(cfg: mtl.RunConfig, methods: list[str], seeds: tuple[int, ...]) -> None:
+    """The face-off's members, one population per method and one for the baselines."""
+    for method in methods:
+        run_cfg = face_off_config(cfg, method)
+        population = Population(weights=(run_cfg.weighting.weights,) * len(seeds), seeds=seeds)
+        train_population(run_cfg, population)
+    weights = ((1.0, 0.0),) * len(seeds) + ((0.0, 1.0),) * len(seeds)
+    baseline_cfg = cfg.with_(weighting=mtl.WeightingSpec(weights=(1.0, 0.0)))
+    train_population(baseline_cfg, Population(weights=weights, seeds=seeds + seeds))
 
 
 def page_times(tab: str, button: str) -> tuple[float, float]:
@@ -74,9 +89,11 @@ def main() -> None:
     )
     methods = list(METHODS)
     duel = best_of(lambda: face_off(cfg, methods, seeds), repeat=3)
+    split = best_of(lambda: per_method(cfg, methods, seeds), repeat=3)
     print(
         f"default face-off, {len(methods)} methods + baselines x {len(seeds)} seeds x "
-        f"{cfg.epochs} epochs: {duel:.2f} s ({duel / GOAL:.0%} of the {GOAL:.0f} s goal)"
+        f"{cfg.epochs} epochs: {duel:.2f} s ({duel / GOAL:.0%} of the {GOAL:.0f} s goal); "
+        f"one population per method: {split:.2f} s ({split / duel:.1f}x the face-off's time)"
     )
     for tab, button in (("Weight sweep", "sweep.run"), ("Method face-off", "faceoff.run")):
         miss, hit = page_times(tab, button)

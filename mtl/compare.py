@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -92,7 +92,9 @@ class FaceOff:
     """Several weighting methods trained on the same data and seeds.
 
     Attributes:
-        results: method name -> its population's :class:`Result` (one member per seed).
+        results: method name -> its members' :class:`Result` (one member per seed, numbered
+            from 0; cut out of the face-off's mixed population, or the method's own population
+            when it reads the representation's gradients; ``seconds`` is that population's).
         baseline: the single-task baselines' :class:`Result`: static weights ``(1, 0)``
             (regression alone) and ``(0, 1)`` (classification alone), one member per seed each.
         summary: every member's summary row with a ``method`` column.
@@ -119,18 +121,26 @@ def face_off(
     *,
     device: str | torch.device | None = None,
 ) -> FaceOff:
-    """Train each method in ``methods`` over ``seeds`` (one batched population per method).
+    """Train each method in ``methods`` over ``seeds``, beside the single-task baselines.
 
-    Every method starts from ``cfg``: the static method keeps ``cfg``'s weights, a method equal
-    to ``cfg``'s keeps its hyper-parameters, and the others use their papers' defaults. The
-    single-task baselines are trained too, as one more population. ``on_progress(done, total)``
-    counts epochs over all populations; ``should_stop()`` is passed to every population's training
-    (:class:`mtl.engine.Cancelled` ends the whole face-off, returning nothing).
+    Every method is configured by :func:`mtl.budget.face_off_config`: the static method keeps
+    ``cfg``'s weights, a method equal to ``cfg``'s keeps its hyper-parameters, the others use
+    their papers' defaults, and the weights keep ``cfg``'s scale. The single-task baselines are
+    static weights ``(1, 0)`` and ``(0, 1)`` over the same seeds.
 
-    The whole face-off (every method's population and the baselines) is priced once, before the
-    first population trains (:mod:`mtl.budget`): over the work budget, a
-    :class:`~mtl.errors.ConfigError` (field ``work``) says what to lower, and nothing has run.
-    ``device`` is where to compute, as in :func:`mtl.train`.
+    All of it trains as one mixed population (:mod:`mtl.mixed`): methods x seeds members plus
+    the baselines, in one batched training, which pays the engine's per-step cost once instead
+    of once per method. Each member is the same run as in a population of its method alone
+    (``tests/test_compare.py``); :attr:`FaceOff.results` holds each method's members as a
+    :class:`Result` of their own, as before. A method that reads the shared representation's
+    gradients (GradDrop, MGDA-UB; :func:`reads_representation`) trains in a population of its
+    own after it. ``on_progress(done, total)`` counts epochs over the populations;
+    ``should_stop()`` is passed to each (:class:`mtl.engine.Cancelled` ends the whole face-off,
+    returning nothing).
+
+    The whole face-off is priced once, before anything trains (:mod:`mtl.budget`): over the
+    work budget, a :class:`~mtl.errors.ConfigError` (field ``work``) says what to lower, and
+    nothing has run. ``device`` is where to compute, as in :func:`mtl.train`.
     """
     where = resolve_device(device)
     if not methods:
@@ -139,7 +149,10 @@ def face_off(
         raise ConfigError("face_off.seeds", list(seeds), "at least one seed")
     seeds = tuple(int(s) for s in seeds)
     check_request(Request.face_off(cfg, tuple(methods), len(seeds)))
-    total = cfg.epochs * (len(methods) + 1)
+    methods = tuple(dict.fromkeys(methods))
+    configs = {m: face_off_config(cfg, m) for m in methods}
+    own = [m for m in methods if reads_representation(cfg, m)]
+    total = cfg.epochs * (1 + len(own))
 
     def progress_from(offset: int) -> ProgressFn | None:
         if on_progress is None:
@@ -153,37 +166,69 @@ def face_off(
     def log_limit(k: int) -> int:
         return max(1, limit * k // members) if limit else 0
 
-    results: dict[str, Result] = {}
-    for i, method in enumerate(methods):
-        params = cfg.weighting.params if method == cfg.weighting.method else ()
-        spec = WeightingSpec(method=method, weights=cfg.weighting.weights, params=params)
-        run_cfg = cfg.with_(weighting=spec)
-        population = Population(weights=(spec.weights,) * len(seeds), seeds=seeds)
-        results[method] = train_population(
-            run_cfg,
-            population,
-            progress_from(i * cfg.epochs),
-            should_stop,
-            log_limit(len(seeds)),
-            device=where,
-        )
+    # one mixed population: each mixed method's seeds, then the baselines' (regression alone,
+    # then classification alone)
+    mixed = [m for m in methods if m not in own]
     baseline_cfg = cfg.with_(weighting=WeightingSpec(method="static", weights=(1.0, 0.0)))
-    baseline = train_population(
-        baseline_cfg,
-        Population(
-            weights=((1.0, 0.0),) * len(seeds) + ((0.0, 1.0),) * len(seeds), seeds=seeds + seeds
-        ),
-        progress_from(len(methods) * cfg.epochs),
+    alone = [baseline_cfg.weighting, WeightingSpec(method="static", weights=(0.0, 1.0))]
+    specs = [configs[m].weighting for m in mixed for _ in seeds]
+    specs += [spec for spec in alone for _ in seeds]
+    population = Population(
+        weights=tuple(spec.weights for spec in specs),
+        seeds=seeds * (len(mixed) + len(alone)),
+        methods=tuple(specs),
+    )
+    whole = train_population(
+        cfg,
+        population,
+        progress_from(0),
         should_stop,
-        log_limit(2 * len(seeds)),
+        log_limit(len(specs)),
         device=where,
     )
+    k = len(seeds)
+    parts = {m: _members(whole, slice(i * k, (i + 1) * k), configs[m]) for i, m in enumerate(mixed)}
+    baseline = _members(whole, slice(len(mixed) * k, len(specs)), baseline_cfg)
+    for i, method in enumerate(own):
+        parts[method] = train_population(
+            configs[method],
+            Population(weights=(configs[method].weighting.weights,) * k, seeds=seeds),
+            progress_from((i + 1) * cfg.epochs),
+            should_stop,
+            log_limit(k),
+            device=where,
+        )
+    results = {m: parts[m] for m in methods}
     summary = pd.concat(
         [r.summary.assign(method=name) for name, r in results.items()], ignore_index=True
     )
     split = summary_split(summary)
     baselines = _baselines(baseline.summary, split)
     return FaceOff(results, baseline, summary, _table(summary, baselines, split), baselines)
+
+
+def _members(result: Result, members: slice, cfg: RunConfig) -> Result:
+    """The members ``members`` of a population's ``result``, as a result of their own.
+
+    Members are renumbered from 0 in every frame; ``cfg`` is the configuration they trained
+    with (a member of a mixed population trains as its method's own population would).
+    ``seconds`` stays the whole population's.
+    """
+    lo, hi = members.start, members.stop
+
+    def part(frame: pd.DataFrame) -> pd.DataFrame:
+        member = frame["member"].to_numpy()
+        chosen = frame[(member >= lo) & (member < hi)].reset_index(drop=True)
+        return chosen.assign(member=chosen["member"] - lo)
+
+    return replace(
+        result,
+        config=cfg,
+        history=part(result.history),
+        metrics=part(result.metrics),
+        diagnostics=part(result.diagnostics),
+        summary=part(result.summary),
+    )
 
 
 def _baselines(baseline: pd.DataFrame, split: str) -> dict[str, float]:

@@ -9,12 +9,12 @@ optimizers in :mod:`mtl.optim` take a ``[K, 1]`` rate tensor) and ``methods`` (o
 :class:`~mtl.config.WeightingSpec` per member), and weights it with :class:`MixedMethod`.
 
 :class:`MixedMethod` is a composite weighting method: it owns one sub-method per *group*, a
-maximal run of consecutive members with the same method and hyper-parameters (so a group is a
-contiguous slice, and slicing is a view). Each sub-method is built with a
+maximal run of consecutive members with the same method, hyper-parameters and scale (so a group
+is a contiguous slice, and slicing is a view). Each sub-method is built with a
 :class:`~mtl.weighting.MethodContext` of its own members (their static weights, seeds and
-learning rates; a group whose members share one rate gets it as a float, as a solo run would), so
-its state (FAMO's logits, GradNorm's weights, uncertainty's log-variances, RLW's seeded draws) is
-exactly the state it would have alone. Per step:
+learning rates, and its spec's ``scale``; a group whose members share one rate gets it as a
+float, as a solo run would), so its state (FAMO's logits, GradNorm's weights, uncertainty's
+log-variances, RLW's seeded draws) is exactly the state it would have alone. Per step:
 
 - :meth:`MixedMethod.weights` concatenates the groups' ``[k_i, T]`` weights, each computed from
   the group's slice of the losses, gradients and Gram matrix (a gradient-based sub-method gets
@@ -52,24 +52,30 @@ from mtl.weighting import METHODS, MethodContext, WeightingMethod
 def groups_of(
     specs: Sequence[WeightingSpec],
 ) -> list[tuple[str, tuple[tuple[str, Any], ...], slice]]:
-    """Maximal runs of consecutive members with the same method and hyper-parameters.
+    """Maximal runs of consecutive members with the same method, hyper-parameters and scale.
 
-    Returns ``(method, params, members)`` per run, ``members`` a slice of the member axis.
+    Returns ``(method, params, members)`` per run, ``members`` a slice of the member axis (the
+    run's scale is its first spec's, ``specs[members.start].scale``).
     """
+
+    def key(spec: WeightingSpec) -> tuple[str, tuple[tuple[str, Any], ...], str]:
+        return (spec.method, spec.params, spec.scale)
+
     runs: list[tuple[str, tuple[tuple[str, Any], ...], slice]] = []
     start = 0
     for i in range(1, len(specs) + 1):
-        if i == len(specs) or (specs[i].method, specs[i].params) != (
-            specs[start].method,
-            specs[start].params,
-        ):
+        if i == len(specs) or key(specs[i]) != key(specs[start]):
             runs.append((specs[start].method, specs[start].params, slice(start, i)))
             start = i
     return runs
 
 
-def _sub_context(ctx: MethodContext, members: slice) -> MethodContext:
-    """The context a group's sub-method sees: its own members' weights, seeds and rates."""
+def _sub_context(ctx: MethodContext, members: slice, scale: str) -> MethodContext:
+    """The context a group's sub-method sees: its own members' weights, seeds and rates.
+
+    ``scale`` is the group's own :attr:`~mtl.config.WeightingSpec.scale` (what its base weights
+    are relative to), as a solo run of its spec would see it, not the run configuration's.
+    """
     lr = ctx.lr
     if isinstance(lr, torch.Tensor):
         rates = lr[members]
@@ -83,7 +89,7 @@ def _sub_context(ctx: MethodContext, members: slice) -> MethodContext:
         optimizer=ctx.optimizer,
         last_shared=ctx.last_shared,
         steps_per_epoch=ctx.steps_per_epoch,
-        scale=ctx.scale,
+        scale=scale,
     )
 
 
@@ -100,7 +106,8 @@ class MixedMethod(WeightingMethod):
             raise ConfigError("population.methods", len(specs), f"one per member ({ctx.n_members})")
         self.groups: list[tuple[slice, WeightingMethod]] = []
         for method, params, members in groups_of(specs):
-            sub = METHODS[method](_sub_context(ctx, members), **dict(params))
+            scale = specs[members.start].scale
+            sub = METHODS[method](_sub_context(ctx, members, scale), **dict(params))
             if sub.gradients_of != "parameters":
                 raise ConfigError(
                     "population.methods",
@@ -157,14 +164,12 @@ class MixedMethod(WeightingMethod):
         parts = [sub.shared_direction(losses[m], grads[m], weights[m]) for m, sub in self.groups]
         if all(part is None for part in parts):
             return None
-        return torch.cat(
-            [
-                torch.bmm(weights[m].unsqueeze(1).to(grads.dtype), grads[m]).squeeze(1)
-                if part is None
-                else part.to(grads.dtype)
-                for (m, _), part in zip(self.groups, parts, strict=True)
-            ]
-        )
+        # every member's sum_t w_t g_t in one batched product, then the groups' own directions
+        direction = torch.bmm(weights.unsqueeze(1).to(grads.dtype), grads).squeeze(1)
+        for (m, _), part in zip(self.groups, parts, strict=True):
+            if part is not None:
+                direction[m] = part.to(grads.dtype)
+        return direction
 
     def after_step(
         self,

@@ -70,10 +70,11 @@ def test_sweep_and_face_off_stop_too() -> None:
             should_stop=stop,
         )
     assert epochs.done == [1, 2]
-    # a face-off stops inside its second population: nothing of it is returned
+    # a face-off stops inside its second population (the mixed population of static and the
+    # baselines, then GradDrop's own): nothing of it is returned
     stop, epochs = StopAfter(BASE.epochs + 1 + 4), Epochs()
     with pytest.raises(Cancelled):
-        face_off(BASE, ["static", "dwa"], seeds=(0, 1), on_progress=epochs, should_stop=stop)
+        face_off(BASE, ["static", "graddrop"], seeds=(0, 1), on_progress=epochs, should_stop=stop)
     assert epochs.done[-1] == BASE.epochs + 3
     assert len(epochs.done) == BASE.epochs + 3
 

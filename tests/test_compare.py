@@ -8,7 +8,9 @@ import pandas as pd
 import pytest
 
 import mtl
+from mtl.budget import face_off_config
 from mtl.compare import OBJECTIVES, delta_m, face_off, pareto_front
+from mtl.engine import Population, train_population
 
 
 def _brute_force_front(mse: list[float], acc: list[float]) -> list[bool]:
@@ -109,9 +111,45 @@ def test_face_off_table_means_spreads_and_delta_m(faceoff):
 
 def test_face_off_progress_counts_every_population(faceoff):
     _, calls = faceoff
-    total = CFG.epochs * 4  # three methods and the baselines
+    total = CFG.epochs  # three methods and the baselines, all in one mixed population
     assert calls[-1] == (total, total)
     assert [d for d, _ in calls] == list(range(1, total + 1))
+
+
+def test_face_off_members_equal_their_methods_own_populations():
+    # the mixed population (static at a balanced scale beside raw-scale baselines, FAMO, PCGrad)
+    # and GradDrop's own population give each member exactly the run of a population of its
+    # method alone, and the baselines the run of theirs
+    cfg = mtl.preset("tradeoff").with_(
+        epochs=8,
+        weighting=mtl.WeightingSpec(method="static", weights=(0.3, 0.7), scale="balanced"),
+    )
+    methods = ["static", "famo", "graddrop", "pcgrad"]
+    seeds = (3, 4)
+    outcome = face_off(cfg, methods, seeds=seeds)
+    for method in methods:
+        run_cfg = face_off_config(cfg, method)
+        alone = train_population(
+            run_cfg, Population(weights=(run_cfg.weighting.weights,) * 2, seeds=seeds)
+        )
+        mine = outcome.results[method]
+        assert mine.config == run_cfg
+        assert list(mine.summary.member) == [0, 1] and list(mine.summary.seed) == list(seeds)
+        for column in ("train_mse", "train_accuracy", "test_mse", "test_accuracy"):
+            assert mine.summary[column].to_numpy() == pytest.approx(
+                alone.summary[column].to_numpy(), rel=1e-5, abs=1e-7
+            ), (method, column)
+        assert len(mine.metrics) == len(alone.metrics)
+        assert mine.metrics.value.to_numpy() == pytest.approx(
+            alone.metrics.value.to_numpy(), rel=1e-4, abs=1e-6, nan_ok=True
+        )
+    base = outcome.baseline.summary
+    assert list(base.w_regression) == [1.0, 1.0, 0.0, 0.0]
+    alone = train_population(
+        cfg.with_(weighting=mtl.WeightingSpec(weights=(1.0, 0.0))),
+        Population(weights=((1.0, 0.0),) * 2 + ((0.0, 1.0),) * 2, seeds=seeds + seeds),
+    )
+    assert base.test_mse.to_numpy() == pytest.approx(alone.summary.test_mse.to_numpy(), rel=1e-5)
 
 
 def test_face_off_refuses_nothing_to_compare():
@@ -140,7 +178,6 @@ from mtl.compare import (  # noqa: E402
     tuned_face_off,
     validation_split,
 )
-from mtl.engine import Population, train_population  # noqa: E402
 
 TUNED_CFG = mtl.preset("conflicting").with_(epochs=25)
 TUNED_METHODS = ("static", "famo", "pcgrad")

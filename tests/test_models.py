@@ -101,3 +101,13 @@ def test_last_shared_slice_is_the_last_trunk_layer():
     s = m.last_shared_slice()
     assert s.stop == m.shared.stop and s.stop - s.start == last.size
     assert math.isclose(last.size, 4 * 4 + 4)
+
+
+def test_a_one_output_layer_over_shared_inputs_is_the_batched_product():
+    # the width-1 trunk's fast path (one matrix product for all members) equals M products
+    torch.manual_seed(0)
+    x, weight, bias = torch.randn(30, 8), torch.randn(5, 8, 1), torch.randn(5, 1, 1)
+    fast = PopulationModel._linear((weight, bias), x)
+    assert fast.shape == (5, 30, 1)
+    expected = torch.baddbmm(bias, x.expand(5, -1, -1), weight)
+    assert torch.allclose(fast, expected, rtol=1e-6, atol=1e-6)

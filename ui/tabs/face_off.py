@@ -83,8 +83,10 @@ def face_off_tab(result: mtl.Result) -> None:
     cfg = result.config
     st.markdown(
         "**Which weighting method wins on this data?** Each chosen method trains on the same "
-        "data and seeds (one batched population per method), beside the single-task baselines "
-        "(regression alone, α = 1, and classification alone, α = 0) that Δm compares against."
+        "data and seeds (together in one batched population; GradDrop and MGDA-UB, which read "
+        "the shared representation's gradients, each in one of their own), beside the "
+        "single-task baselines (regression alone, α = 1, and classification alone, α = 0) that "
+        "Δm compares against."
     )
     w_reg, w_cls = cfg.weighting.weights
     cls = METHODS[cfg.weighting.method]
