@@ -76,12 +76,23 @@ def spec(builder: str, frame: pd.DataFrame, key: str, **options: Any) -> dict[st
     return copy.deepcopy(_build_spec(key, builder, tuple(sorted(options.items())), frame))
 
 
-def show(builder: str, frame: pd.DataFrame, key: str, **options: Any) -> None:
-    """Draw ``charts.<builder>(frame, **options)`` at full width (memoised, see the module)."""
+def show(
+    builder: str, frame: pd.DataFrame, key: str, *, canvas: bool = False, **options: Any
+) -> None:
+    """Draw ``charts.<builder>(frame, **options)`` at full width (memoised, see the module).
+
+    ``canvas=True`` has the browser paint the chart on a canvas instead of building an SVG
+    element per mark (Streamlit's default under 2,000 points): the same picture, tooltips and
+    legend clicks, but a redraw is one paint rather than hundreds of DOM updates. The headline
+    chart, redrawn on every weight change, uses it.
+    """
     if _to_spec is None:
         st.altair_chart(chart(builder, frame, key, **options), width="stretch")
-    else:
-        st.vega_lite_chart(spec=spec(builder, frame, key, **options), width="stretch")
+        return
+    drawn = spec(builder, frame, key, **options)
+    if canvas:
+        drawn["usermeta"] = {**drawn.get("usermeta", {}), "embedOptions": {"renderer": "canvas"}}
+    st.vega_lite_chart(spec=drawn, width="stretch")
 
 
 def show_panels(

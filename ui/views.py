@@ -382,6 +382,7 @@ def _components(result: mtl.Result, has_test: bool) -> None:
         "components_chart",
         result.history,
         cache_key(result.config),
+        canvas=True,  # redrawn on every weight change: one paint, no DOM per mark
         split=split,
         mode=mode,
         log=log,
