@@ -7,12 +7,13 @@ so the frame itself is never hashed.
 
 What :func:`show` draws is memoised one step further, as the Vega-Lite spec ``st.altair_chart``
 would send. ``st.altair_chart`` converts the chart on every rerun with ``to_dict()``, which
-validates the whole spec against Vega-Lite's JSON schema: 20-100 ms a chart, the largest share of
-a rerun's script time after training, repeated for a chart that did not change. The spec is made
+validates the whole spec against Vega-Lite's JSON schema: tens of milliseconds a chart (over 100 ms
+under load on this 2-core machine), the largest share of a rerun's script time after training,
+repeated for a chart that did not change. The spec is made
 once by Streamlit's own conversion (so it is exactly what ``st.altair_chart`` sends: its theme
 handling, the data as Arrow) and drawn with ``st.vega_lite_chart``, which sends the same element.
 That one conversion skips the schema validation (:class:`_Unvalidated`): a builder's specs have
-one structure whatever the data, and ``tests/test_charts.py`` validates every builder and option.
+one structure whatever the data, and ``tests/test_charts.py`` validates the builders' specs.
 """
 
 from __future__ import annotations

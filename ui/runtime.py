@@ -63,9 +63,10 @@ def freeze_long_lived() -> None:
     Streamlit runs a full garbage collection (``gc.collect(2)``) after every script run
     (``runner.postScriptGC``), and Python runs one itself now and then. Each walks every object
     the collector tracks: here some 300,000 (torch, pandas, Altair and its Vega-Lite schema,
-    loaded once), 100-500 ms with the interpreter lock held, so the page's last messages wait and
-    an alpha change felt slow. :func:`gc.freeze` moves the objects alive now to a permanent
-    generation that collections skip; only what later runs create is walked (a few ms).
+    loaded once), 0.5-0.9 s measured on this 2-core machine under load, with the interpreter lock
+    held, so the page's last messages waited and an alpha change felt slow. :func:`gc.freeze`
+    moves the objects alive now to a permanent generation that collections skip; only what later
+    runs create is walked (a few ms).
 
     It runs at the start of a later run, not the first, so that the first run's lazy imports and
     schema loads are frozen and its garbage was already collected (after that run). Frozen
