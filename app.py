@@ -53,6 +53,7 @@ st.set_page_config(
 def main() -> None:
     """The page's script: sidebar -> configuration -> cached training -> views."""
     runtime.setup_runtime()
+    runtime.freeze_long_lived()  # from the second run on: keep full GCs cheap (see there)
 
     links.read_link()  # a session's first run: the URL fills the controls
     outcome = sidebar.render()

@@ -64,18 +64,29 @@ def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 45
 
 
 @contextlib.contextmanager
-def running_server(log_dir: Path, port: int | None = None) -> Iterator[str]:
-    """Run the page on ``port`` (a free one by default) and yield its base URL."""
+def running_server(
+    log_dir: Path,
+    port: int | None = None,
+    *,
+    script: Path = ROOT / "app.py",
+    env: dict[str, str] | None = None,
+) -> Iterator[str]:
+    """Run the page on ``port`` (a free one by default) and yield its base URL.
+
+    ``script`` is the page's script (``app.py`` by default; a benchmark may pass a wrapper that
+    times it), run from its own directory (where ``.streamlit/config.toml`` is read); ``env``
+    adds variables to the server's environment.
+    """
     port = port or free_port()
     log_dir.mkdir(parents=True, exist_ok=True)
     log = (log_dir / "streamlit.log").open("wb")
-    env = os.environ | {"MTL_TORCH_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    env = os.environ | {"MTL_TORCH_THREADS": "1", "PYTHONUNBUFFERED": "1"} | (env or {})
     command = [
         sys.executable,
         "-m",
         "streamlit",
         "run",
-        str(ROOT / "app.py"),
+        str(script),
         "--server.port",
         str(port),
         "--server.address",

@@ -1,20 +1,36 @@
-"""Memoised chart objects: build each :mod:`mtl.charts` chart once per result and options.
+"""Memoised charts: build each :mod:`mtl.charts` chart, and its Vega-Lite spec, once.
 
 Shared by every view module. ``st.cache_resource`` returns the same chart object on a rerun that
 changes nothing (or only switches tabs back), instead of building it again (building costs tens
-of milliseconds; Streamlit still serialises it). The key names the data the frame came from (a
-run's or a sweep's cache key), so the frame itself is never hashed.
+of milliseconds). The key names the data the frame came from (a run's or a sweep's cache key),
+so the frame itself is never hashed.
+
+What :func:`show` draws is memoised one step further, as the Vega-Lite spec ``st.altair_chart``
+would send. ``st.altair_chart`` converts the chart on every rerun with ``to_dict()``, which
+validates the whole spec against Vega-Lite's JSON schema: tens of milliseconds a chart (over 100 ms
+under load on this 2-core machine), the largest share of a rerun's script time after training,
+repeated for a chart that did not change. The spec is made
+once by Streamlit's own conversion (so it is exactly what ``st.altair_chart`` sends: its theme
+handling, the data as Arrow) and drawn with ``st.vega_lite_chart``, which sends the same element.
+That one conversion skips the schema validation (:class:`_Unvalidated`): a builder's specs have
+one structure whatever the data, and ``tests/test_charts.py`` validates the builders' specs.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import altair as alt
 import pandas as pd
 import streamlit as st
+from streamlit.elements import vega_charts
 
 from mtl import charts
+
+_to_spec = getattr(vega_charts, "_convert_altair_to_vega_lite_spec", None)
+"""Streamlit's Altair -> Vega-Lite conversion (what ``st.altair_chart`` runs); None if a future
+Streamlit drops it, and :func:`show` then draws the chart with ``st.altair_chart``."""
 
 
 @st.cache_resource(max_entries=24, show_spinner=False)
@@ -33,9 +49,51 @@ def chart(builder: str, frame: pd.DataFrame, key: str, **options: Any) -> alt.To
     return _build(key, builder, tuple(sorted(options.items())), frame)
 
 
-def show(builder: str, frame: pd.DataFrame, key: str, **options: Any) -> None:
-    """Draw ``charts.<builder>(frame, **options)`` at full width (memoised, see :func:`chart`)."""
-    st.altair_chart(chart(builder, frame, key, **options), width="stretch")
+class _Unvalidated:
+    """An Altair chart whose ``to_dict()`` skips the JSON-schema validation (same output)."""
+
+    def __init__(self, chart: alt.TopLevelMixin) -> None:
+        self.chart = chart
+
+    def to_dict(self) -> dict[str, Any]:
+        """``chart.to_dict(validate=False)``: what Streamlit's conversion calls."""
+        return dict(self.chart.to_dict(validate=False))
+
+
+@st.cache_resource(max_entries=24, show_spinner=False)
+def _build_spec(
+    key: str, builder: str, options: tuple[tuple[str, Any], ...], _frame: pd.DataFrame
+) -> dict[str, Any]:
+    """The Vega-Lite spec of ``charts.<builder>(_frame, **options)``, as Streamlit sends it."""
+    assert _to_spec is not None
+    return dict(_to_spec(_Unvalidated(_build(key, builder, options, _frame))))
+
+
+def spec(builder: str, frame: pd.DataFrame, key: str, **options: Any) -> dict[str, Any]:
+    """A fresh copy of the memoised Vega-Lite spec of ``charts.<builder>(frame, **options)``.
+
+    A copy, because ``st.vega_lite_chart`` edits the spec it is given (it moves the data out).
+    """
+    return copy.deepcopy(_build_spec(key, builder, tuple(sorted(options.items())), frame))
+
+
+def show(
+    builder: str, frame: pd.DataFrame, key: str, *, canvas: bool = False, **options: Any
+) -> None:
+    """Draw ``charts.<builder>(frame, **options)`` at full width (memoised, see the module).
+
+    ``canvas=True`` has the browser paint the chart on a canvas instead of building an SVG
+    element per mark (Streamlit's default under 2,000 points): the same picture, tooltips and
+    legend clicks, but a redraw is one paint rather than hundreds of DOM updates. The headline
+    chart, redrawn on every weight change, uses it.
+    """
+    if _to_spec is None:
+        st.altair_chart(chart(builder, frame, key, **options), width="stretch")
+        return
+    drawn = spec(builder, frame, key, **options)
+    if canvas:
+        drawn["usermeta"] = {**drawn.get("usermeta", {}), "embedOptions": {"renderer": "canvas"}}
+    st.vega_lite_chart(spec=drawn, width="stretch")
 
 
 def show_panels(

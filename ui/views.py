@@ -19,7 +19,7 @@ import mtl
 from mtl.data import DATASETS
 from mtl.results import summary_split
 from mtl.weighting import METHODS
-from ui import inert
+from ui import inert, weights_control
 from ui.charting import show as _show
 from ui.keys import cache_key
 from ui.sidebar import Problem, use_corrected_data
@@ -81,7 +81,10 @@ def notebook_note(cfg: mtl.RunConfig) -> None:
 
 
 def headline(result: mtl.Result, previous: pd.Series | None) -> DeltaGenerator:
-    """Final metrics beside the stacked component chart; returns the metrics' column.
+    """Final metrics beside the stacked component chart and its weight control.
+
+    The weight control (:mod:`ui.weights_control`) mirrors the sidebar's, both ways. Returns the
+    metrics' column.
 
     The caller adds the pin controls under the metrics (see :func:`ui.pins.controls`).
     """
@@ -97,6 +100,7 @@ def headline(result: mtl.Result, previous: pd.Series | None) -> DeltaGenerator:
     with left:
         _metrics(result, summary, previous, has_test)
     with right:
+        weights_control.render()  # the sidebar's alpha (or weights), beside the chart
         _components(result, has_test)
         st.caption(weights_in_force(result))
     scale = loss_scale_note(result)
@@ -379,6 +383,7 @@ def _components(result: mtl.Result, has_test: bool) -> None:
         "components_chart",
         result.history,
         cache_key(result.config),
+        canvas=True,  # redrawn on every weight change: one paint, no DOM per mark
         split=split,
         mode=mode,
         log=log,

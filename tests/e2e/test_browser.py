@@ -178,3 +178,28 @@ def test_a_shared_link_opens_the_same_run(page: Page, server: str):
     expect(page.get_by_role("spinbutton", name="Epochs")).to_have_value("40")
     expect(page.get_by_text("was adjusted")).to_have_count(0)
     no_exception(page)
+
+
+def test_the_headline_alpha_and_the_sidebars_follow_each_other(page: Page):
+    """Beside the chart, alpha moves the sidebar's slider and retrains; and the other way."""
+    settled(page)
+    headline = page.locator(".st-key-headline-alpha")
+    sidebar = page.locator(".st-key-weighting-alpha")
+    expect(headline.locator("input[type='range']")).to_have_value("0.5")
+    headline_chart = page.locator('[data-testid="stVegaLiteChart"]').first  # drawn on a canvas
+    expect(headline_chart.locator("canvas")).to_have_count(1)
+    headline.locator("input[type='range']").press("ArrowRight")
+    expect(sidebar.locator("input[type='range']")).to_have_value("0.51")
+    expect(
+        page.get_by_text("Weights in force: regression 0.51, classification 0.49")
+    ).to_be_visible()
+    sidebar.locator("input[type='range']").press("ArrowLeft")
+    sidebar.locator("input[type='range']").press("ArrowLeft")
+    expect(headline.locator("input[type='range']")).to_have_value("0.49", timeout=30_000)
+    expect(
+        page.get_by_text("Weights in force: regression 0.49, classification 0.51")
+    ).to_be_visible()
+    settled(page)
+    assert "headline" not in page.url
+    assert page.url.count("weighting.weights=") == 1
+    no_exception(page)
