@@ -123,7 +123,9 @@ def test_a_newer_rerun_supersedes_the_training(server: tuple[str, int], browser:
     page, idle = _start_long_run(browser, url, pid)
     page.locator(".st-key-epochs").scroll_into_view_if_needed()  # off-screen: a skeleton
     epochs = page.locator(".st-key-epochs input")
-    epochs.fill("1")  # one epoch: about a second of work
+    # while the long run trains, the server forwards the page's messages slowly (the training
+    # thread holds the interpreter most of the time), so the box may take a while to arrive
+    epochs.fill("1", timeout=90_000)  # one epoch: about a second of work
     epochs.press("Enter")
     changed = time.monotonic()
     # the new run's result appears; the superseded one must not keep training behind it
