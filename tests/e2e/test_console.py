@@ -102,6 +102,8 @@ def test_every_tab_logs_nothing_and_fits_the_screen(browser: Browser, server: st
                 page.wait_for_timeout(200)  # let the rerun the click asks for begin
                 settled(page)
                 logged = app_messages(messages)
+                outside = sum(m.type in ("warning", "error") for m in messages) - len(logged)
+                print(f"{viewport} {label}: {len(logged)} from the app, {outside} from Streamlit")
                 messages.clear()
                 fit = page.evaluate(TOO_WIDE)
                 if logged:
