@@ -153,12 +153,7 @@ def test_script_of_a_dynamic_method_writes_its_update_out_and_prints_the_apps_fi
     cfg = DYNAMIC_CASES[name]
     source = to_script(cfg)
     assert "import mtl" not in source and "from mtl" not in source  # torch only
-    assert "w_reg, w_cls =" not in source  # not exported as static weights
-    printed = _printed_in_process(source, capsys)
-    row = mtl.train(cfg).summary.iloc[0]
-    split = "test" if cfg.data.test_fraction > 0 else "train"
-    assert printed["MSE"] == pytest.approx(row[f"{split}_mse"], abs=1e-4, rel=1e-4)
-    assert printed["accuracy"] == pytest.approx(row[f"{split}_accuracy"], abs=1e-4)
+    _assert_prints_the_apps_figures(cfg, capsys)
 
 
 def test_a_dynamic_methods_script_differs_from_static_weights(capsys):

@@ -28,6 +28,9 @@ Decisions:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import streamlit as st
 
 import mtl
@@ -48,6 +51,12 @@ STEP = "learn.step"
 """Widget key of the step picker (the step's index in :data:`ui.learn_steps.STEPS`)."""
 SHOWN = "_learn.shown"
 """Session key of the index of the step whose button was pressed last."""
+
+
+R = TypeVar("R")
+"""A request type (a sweep's or a tuned face-off's)."""
+T = TypeVar("T")
+"""What that request computes."""
 
 
 def show_key(index: int) -> str:
@@ -178,29 +187,33 @@ def gather(step: Step, shown: mtl.Result) -> Evidence | None:
     sweep, tuned = None, None
     wanted_sweep, wanted_tuned = sweep_request(step), tuned_request(step)
     if wanted_sweep is not None:
-        held = st.session_state.get(SWEEP_REQUEST)
-        if held != wanted_sweep:
-            st.caption(
-                "Press **Show me** to run this step's sweep."
-                if held is None
-                else "The Weight sweep tab holds another sweep than this step's. Press "
-                "**Show me** to run this step's again."
-            )
-            return None
-        sweep = guarded(run.sweep, wanted_sweep)
+        sweep = _held(SWEEP_REQUEST, wanted_sweep, run.sweep, "sweep", "Weight sweep")
         if sweep is None:
             return None
     if wanted_tuned is not None:
-        held = st.session_state.get(TUNED_REQUEST)
-        if held != wanted_tuned:
-            st.caption(
-                "Press **Show me** to run this step's tuned face-off."
-                if held is None
-                else "The Method face-off tab holds another tuned face-off than this step's. "
-                "Press **Show me** to run this step's again."
-            )
-            return None
-        tuned = guarded(run.tuned_face_off, wanted_tuned)
+        tuned = _held(
+            TUNED_REQUEST, wanted_tuned, run.tuned_face_off, "tuned face-off", "Method face-off"
+        )
         if tuned is None:
             return None
     return Evidence(result=shown, companions=companions, sweep=sweep, tuned=tuned)
+
+
+def _held(key: str, wanted: R, compute: Callable[[R], T], what: str, tab: str) -> T | None:
+    """The step's ``what`` (a sweep or tuned face-off), if the session's request is the step's.
+
+    ``key`` holds the session's request (``wanted`` is the step's); ``compute`` is the cached
+    runner (a cache hit once the step's button ran it). None, with a caption saying why, when the
+    session holds no request or another one (nothing long runs unless the button is pressed), or
+    when the run failed (``guarded`` has said so).
+    """
+    held = st.session_state.get(key)
+    if held != wanted:
+        st.caption(
+            f"Press **Show me** to run this step's {what}."
+            if held is None
+            else f"The {tab} tab holds another {what} than this step's. Press **Show me** to "
+            "run this step's again."
+        )
+        return None
+    return guarded(compute, wanted)
