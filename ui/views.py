@@ -96,7 +96,7 @@ def headline(result: mtl.Result, previous: pd.Series | None) -> DeltaGenerator:
             "NaN. Lower the learning rate, or the weights (they scale the step too).",
             icon=":material/warning:",
         )
-    left, right = st.columns([2, 5], gap="large")
+    left, right = st.columns([3, 5], gap="medium")  # room for "0.1154" beside "76.6%"
     with left:
         _metrics(result, summary, previous, has_test)
     with right:
