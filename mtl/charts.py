@@ -1107,6 +1107,62 @@ def face_off_chart(
     return alt.LayerChart(layer=layers).properties(height=height, autosize=FIT_WIDTH)
 
 
+def _series_lines(
+    base: alt.Chart,
+    data: pd.DataFrame,
+    *,
+    names: list[str],
+    colors: dict[str, str] | None,
+    title: str,
+    value_title: str | None,
+    legend_columns: int,
+    label_limit: int,
+) -> alt.Chart:
+    """Lines of ``data``'s ``value`` over epochs, one colour per ``series`` (in ``names``' order).
+
+    What :func:`curves_chart` and :func:`curve_panel` share: the legend (titled ``title``, below
+    the plot, ``legend_columns`` wide) is clickable and fades the other series; the tooltip names
+    the series, the epoch, the value (titled ``value_title``; None: ``data`` holds several
+    metrics, and the tooltip names the row's) and the split when ``data`` has one.
+    """
+    select = alt.selection_point(fields=["series"], bind="legend")
+    tooltip = [alt.Tooltip("series:N", title=title.lower()), alt.Tooltip("epoch:Q")]
+    if value_title is None:
+        tooltip += [alt.Tooltip("metric:N"), alt.Tooltip("value:Q", format=".4g")]
+    else:
+        tooltip.append(alt.Tooltip("value:Q", title=value_title, format=".4g"))
+    if "split" in data:
+        tooltip.append(alt.Tooltip("split:N"))
+    lines: alt.Chart = (
+        base.mark_line(strokeWidth=2)
+        .encode(
+            x=_epoch_axis(data),
+            y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
+            color=alt.Color(
+                "series:N",
+                scale=_series_scale(names, colors),
+                sort=names,
+                legend=alt.Legend(
+                    title=f"{title} (click to highlight)",
+                    orient="bottom",
+                    columns=legend_columns,
+                    labelLimit=label_limit,
+                ),
+            ),
+            opacity=_highlight(select, 1.0, 0.12),
+            tooltip=tooltip,
+        )
+        .add_params(select)
+    )
+    return lines
+
+
+def _series_names(data: pd.DataFrame, order: list[str] | None) -> list[str]:
+    """The series to draw: ``order`` (else those present), less those without data."""
+    names = order or _present(data, "series", ())
+    return [n for n in names if n in set(data["series"])]
+
+
 def curves_chart(
     frame: pd.DataFrame,
     *,
@@ -1128,40 +1184,16 @@ def curves_chart(
     data = data[np.isfinite(data["value"])].copy()
     data["title"] = data["metric"].map(METRIC_TITLES).fillna(data["metric"])
     titles = [METRIC_TITLES[m] for m in METRIC_TITLES if m in set(data["metric"])]
-    names = order or _present(data, "series", ())
-    names = [n for n in names if n in set(data["series"])]
-    select = alt.selection_point(fields=["series"], bind="legend")
-    tooltip = [
-        alt.Tooltip("series:N", title=title.lower()),
-        alt.Tooltip("epoch:Q"),
-        alt.Tooltip("metric:N"),
-        alt.Tooltip("value:Q", format=".4g"),
-    ]
-    if "split" in data:
-        tooltip.append(alt.Tooltip("split:N"))
-    line: alt.Chart = (
-        alt.Chart(data)
-        .mark_line(strokeWidth=2)
-        .encode(
-            x=_epoch_axis(data),
-            y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
-            color=alt.Color(
-                "series:N",
-                scale=_series_scale(names, colors),
-                sort=names,
-                legend=alt.Legend(
-                    title=f"{title} (click to highlight)",
-                    orient="bottom",
-                    columns=4,
-                    labelLimit=240,
-                ),
-            ),
-            opacity=_highlight(select, 1.0, 0.12),
-            tooltip=tooltip,
-        )
-        .add_params(select)
-        .properties(height=height, width=_panel_width(width, 2))
-    )
+    line = _series_lines(
+        alt.Chart(data),
+        data,
+        names=_series_names(data, order),
+        colors=colors,
+        title=title,
+        value_title=None,
+        legend_columns=4,
+        label_limit=240,
+    ).properties(height=height, width=_panel_width(width, 2))
     facets = line.facet(facet=alt.Facet("title:N", sort=titles, title=None), columns=2)
     chart: alt.FacetChart = facets.resolve_scale(y="independent")  # altair: Any
     return chart
@@ -1185,39 +1217,16 @@ def curve_panel(
     columns = ["series", "epoch", "value"] + (["split"] if "split" in frame else [])
     data = _plain(frame[frame["metric"] == metric])[columns]
     data = data[np.isfinite(data["value"])].copy()
-    names = order or _present(data, "series", ())
-    names = [n for n in names if n in set(data["series"])]
-    select = alt.selection_point(fields=["series"], bind="legend")
-    tooltip = [
-        alt.Tooltip("series:N", title=title.lower()),
-        alt.Tooltip("epoch:Q"),
-        alt.Tooltip("value:Q", title=metric, format=".4g"),
-    ]
-    if "split" in data:
-        tooltip.append(alt.Tooltip("split:N"))
-    chart: alt.Chart = (
-        alt.Chart(data, title=METRIC_TITLES.get(metric, metric))
-        .mark_line(strokeWidth=2)
-        .encode(
-            x=_epoch_axis(data),
-            y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
-            color=alt.Color(
-                "series:N",
-                scale=_series_scale(names, colors),
-                sort=names,
-                legend=alt.Legend(
-                    title=f"{title} (click to highlight)",
-                    orient="bottom",
-                    columns=1,
-                    labelLimit=280,
-                ),
-            ),
-            opacity=_highlight(select, 1.0, 0.12),
-            tooltip=tooltip,
-        )
-        .add_params(select)
-        .properties(height=height, autosize=FIT_WIDTH)
-    )
+    chart: alt.Chart = _series_lines(
+        alt.Chart(data, title=METRIC_TITLES.get(metric, metric)),
+        data,
+        names=_series_names(data, order),
+        colors=colors,
+        title=title,
+        value_title=metric,
+        legend_columns=1,
+        label_limit=280,
+    ).properties(height=height, autosize=FIT_WIDTH)
     return chart
 
 

@@ -596,20 +596,19 @@ def test_a_run_with_too_much_data_to_embed_shows_why_there_is_no_script():
     )
 
 
-def test_a_method_once_not_written_out_has_a_script(recording):
+@pytest.mark.parametrize(
+    ("method", "update_rule"),
+    [
+        ("nash_mtl", "def solve_power_equation"),  # once not written out: a solver, in torch
+        ("uncertainty", "class UncertaintyWeighting"),
+    ],
+)
+def test_a_dynamic_method_has_a_script_with_its_update_written_out(recording, method, update_rule):
     at = new_app()
-    set_and_run(at, "weighting.method", "nash_mtl")
+    set_and_run(at, "weighting.method", method)
     open_tab(at, "Share & export")
     script = downloaded(at, "share.script").decode()
-    assert script == to_script(shown(at).config) and "def solve_power_equation" in script
-
-
-def test_a_dynamic_method_written_out_has_a_script(recording):
-    at = new_app()
-    set_and_run(at, "weighting.method", "uncertainty")
-    open_tab(at, "Share & export")
-    script = downloaded(at, "share.script").decode()
-    assert script == to_script(shown(at).config) and "class UncertaintyWeighting" in script
+    assert script == to_script(shown(at).config) and update_rule in script
 
 
 def test_loading_a_configuration_file_fills_the_controls():
