@@ -254,20 +254,17 @@ def _metrics(
     result: mtl.Result, summary: pd.Series, previous: pd.Series | None, has_test: bool
 ) -> None:
     splits = ("test", "train") if has_test else ("train",)
-    curves = result.metrics[result.metrics["member"] == 0]
     for split in splits:
         mse_col, acc_col = st.columns(2)
         name = split.capitalize()
         before_mse = None if previous is None else float(previous[f"{split}_mse"])
         before_acc = None if previous is None else float(previous[f"{split}_accuracy"])
         mse, acc = float(summary[f"{split}_mse"]), float(summary[f"{split}_accuracy"])
-        spark = curves[curves["split"] == split]
         mse_col.metric(
             f"{name} MSE",
             _fmt_mse(mse),
             delta=_delta(mse, before_mse, percent=False),
             delta_color="inverse",
-            chart_data=spark[spark["metric"] == "mse"]["value"].tolist(),
             help=f"Mean squared error of the regression head on the {split} rows after the last "
             "epoch (whatever the regression loss). Lower is better.",
         )
@@ -275,7 +272,6 @@ def _metrics(
             f"{name} accuracy",
             _fmt_acc(acc),
             delta=_delta(acc, before_acc, percent=True),
-            chart_data=spark[spark["metric"] == "accuracy"]["value"].tolist(),
             help=f"Share of {split} rows the classification head labels correctly after the "
             "last epoch.",
         )
