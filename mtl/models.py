@@ -207,16 +207,31 @@ class PopulationModel:
         the members' shared ``x [N, in]`` (a width-1 trunk over the whole split) is one matrix
         product ``x @ W [in, M]`` for all members, about 10x faster at hundreds of members than
         M products of 1-wide matrices (``bench/bench_tuned.py``'s mixed population).
+
+        A lone member (``M = 1``, a single run) is computed as two copies of itself and the
+        first kept: with one column, ``x @ W`` and ``bmm`` take the BLAS matrix-vector kernel,
+        which rounds differently from the matrix-matrix kernel every larger population uses.
+        On a chaotic run (the trade-off preset at high alpha) that last bit grew into a
+        different accuracy, so the run on screen missed its own point on a sweep of the same
+        alphas. With the copy, a single run equals its member of any population bit for bit on
+        the trade-off preset (``tests/test_models.py``); the copy's gradient is zero, so adding
+        it changes nothing.
         """
         weight, bias = params
         if weight.shape[1] == 1:
             return torch.addcmul(bias, x, weight)
+        lone = weight.shape[0] == 1
+        if lone:
+            weight, bias = weight.expand(2, -1, -1), bias.expand(2, -1, -1)
+            if x.dim() == 3:
+                x = x.expand(2, -1, -1)
         if weight.shape[2] == 1 and x.dim() == 2:
-            flat = torch.addmm(bias.view(1, -1), x, weight.squeeze(2).t())  # [N, M]
-            return flat.t().unsqueeze(-1)
-        if x.dim() == 2:
-            x = x.expand(weight.shape[0], -1, -1)
-        return torch.baddbmm(bias, x, weight)
+            out = torch.addmm(bias.view(1, -1), x, weight.squeeze(2).t()).t().unsqueeze(-1)
+        else:
+            if x.dim() == 2:
+                x = x.expand(weight.shape[0], -1, -1)
+            out = torch.baddbmm(bias, x, weight)
+        return out[:1] if lone else out
 
     def _trunk(self, views: LayerViews, x: torch.Tensor) -> torch.Tensor:
         h = x
