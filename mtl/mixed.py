@@ -31,10 +31,22 @@ from a solo run is float rounding in that product (one matrix product instead of
 scaled vectors), far below the 1e-5 to which members are tested equal to their solo runs
 (``tests/test_mixed.py``).
 
-Excluded: a sub-method that reads gradients of the shared *representation*
-(``gradients_of == "representation"``: MGDA with ``upper_bound``) needs a different backward
-pass than the others, so a mixed population refuses it (:class:`~mtl.errors.ConfigError`);
-train it in a population of its own.
+A sub-method that ``combines_representation`` (GradDrop) mixes too: it reads the shared
+representation's per-task gradients only to build its shared update, and its weights (ones)
+read nothing. When a group has one, the composite declares ``combines_representation``: the
+engine's pass then also takes every member's gradients on the representation ``z`` (the same
+backward passes, one more output) and keeps the graph;
+:meth:`MixedMethod.representation_gradient` gives such a group's members their method's
+combination and the others zeros, the engine back-propagates it through the shared layers (one
+vector-Jacobian product for the population, which is each member's own), and
+:meth:`MixedMethod.merge_directions` puts those members' results beside the other groups'
+directions. Its weights, ``after_step`` and diagnostics get the parameters' gradients, which
+GradDrop does not read. Exactly its solo run, again up to float rounding.
+
+Excluded: a sub-method whose *weights* read gradients of the shared representation
+(``gradients_of == "representation"`` without ``combines_representation``: MGDA with
+``upper_bound``) needs other inputs than the rest, so a mixed population refuses it
+(:class:`~mtl.errors.ConfigError`); train it in a population of its own.
 """
 
 from __future__ import annotations
@@ -108,7 +120,7 @@ class MixedMethod(WeightingMethod):
         for method, params, members in groups_of(specs):
             scale = specs[members.start].scale
             sub = METHODS[method](_sub_context(ctx, members, scale), **dict(params))
-            if sub.gradients_of != "parameters":
+            if sub.gradients_of != "parameters" and not sub.combines_representation:
                 raise ConfigError(
                     "population.methods",
                     f"{method} {dict(params)}",
@@ -122,6 +134,7 @@ class MixedMethod(WeightingMethod):
             "gradients" if any(s.combines == "gradients" for s in subs) else "losses"
         )
         self.single = len(self.groups) == 1
+        self.combines_representation = any(s.combines_representation for s in subs)  # type: ignore[misc]
 
     def weights(
         self,
@@ -169,6 +182,36 @@ class MixedMethod(WeightingMethod):
         for (m, _), part in zip(self.groups, parts, strict=True):
             if part is not None:
                 direction[m] = part.to(grads.dtype)
+        return direction
+
+    def representation_gradient(
+        self, rep_grads: torch.Tensor, rep: torch.Tensor, step: int
+    ) -> torch.Tensor:
+        """``[K, N, H]``: each representation-combining group's combination, zeros elsewhere."""
+        combined = torch.zeros_like(rep)
+        for m, sub in self.groups:
+            if sub.combines_representation:
+                combined[m] = sub.representation_gradient(rep_grads[m], rep[m], step)
+        return combined
+
+    def merge_directions(
+        self,
+        losses: torch.Tensor,
+        grads: torch.Tensor,
+        weights: torch.Tensor,
+        represented: torch.Tensor,
+    ) -> torch.Tensor:
+        """Every member's shared direction ``[K, P_shared]`` when a group combines representations.
+
+        ``represented`` is the back-propagated :meth:`representation_gradient`; its rows serve
+        the groups that combine representations, the others get :meth:`shared_direction`'s.
+        """
+        direction = self.shared_direction(losses, grads, weights)
+        if direction is None:
+            direction = torch.bmm(weights.unsqueeze(1).to(grads.dtype), grads).squeeze(1)
+        for m, sub in self.groups:
+            if sub.combines_representation:
+                direction[m] = represented[m].to(direction.device, direction.dtype)
         return direction
 
     def after_step(
