@@ -26,7 +26,9 @@ from mtl.budget import (
     Request,
     check_request,
     face_off_config,
+    method_probe,
     population_seconds,
+    trains_alone,
 )
 from mtl.config import ConfigError, RunConfig, WeightingSpec, check_range
 from mtl.data import Split, build_dataset, split_dataset, split_rows
@@ -40,7 +42,7 @@ from mtl.engine import (
 )
 from mtl.results import Result, full_log_limit, summary_split
 from mtl.stats import seeds_to_separate, t_interval, welch
-from mtl.weighting import METHODS, MethodContext, WeightingMethod
+from mtl.weighting import METHODS
 
 OBJECTIVES: dict[str, bool] = {"mse": False, "accuracy": True}
 """Metric -> whether higher is better; the two objectives of the trade-off."""
@@ -657,36 +659,7 @@ def reads_representation(cfg: RunConfig, method: str) -> bool:
     Such a method (GradDrop, MGDA-UB) needs more of the backward pass than the rest. What it
     reads may depend on its hyper-parameters, so a one-member instance is asked.
     """
-    return _probe(cfg, method).gradients_of != "parameters"
-
-
-def trains_alone(cfg: RunConfig, method: str) -> bool:
-    """Whether a face-off trains ``method`` in a population of its own, not the mixed one.
-
-    A method whose weights read the shared representation's gradients (MGDA-UB) does:
-    :mod:`mtl.mixed` refuses it. GradDrop reads them only to combine them, which a mixed
-    population supports, so it mixes.
-    """
-    probe = _probe(cfg, method)
-    return probe.gradients_of != "parameters" and not probe.combines_representation
-
-
-def _probe(cfg: RunConfig, method: str) -> WeightingMethod:
-    """A one-member instance of ``method`` as a face-off configures it."""
-    spec = face_off_config(cfg, method).weighting
-    return METHODS[spec.method](
-        MethodContext(
-            n_members=1,
-            n_tasks=2,
-            base_weights=torch.tensor([spec.weights], dtype=torch.float32),
-            seeds=torch.zeros(1, dtype=torch.int64),
-            lr=cfg.optim.lr,
-            optimizer=cfg.optim.kind,
-            last_shared=slice(0, 1),
-            steps_per_epoch=1,
-        ),
-        **dict(spec.params),
-    )
+    return method_probe(cfg, method).gradients_of != "parameters"
 
 
 def _evaluate(trainer: _Trainer, split: Split) -> tuple[np.ndarray, np.ndarray]:
