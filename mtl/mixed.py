@@ -82,6 +82,20 @@ def groups_of(
     return runs
 
 
+def _has(sub: WeightingMethod, hook: str) -> bool:
+    """Whether ``sub``'s class defines ``hook`` beyond :class:`WeightingMethod`'s default.
+
+    CR-MOGM's wrapper of ``after_step`` (:mod:`mtl.weighting.base`) counts only when smoothing
+    is on or it wraps a hook of the method's own.
+    """
+    fn = getattr(type(sub), hook)
+    default = getattr(WeightingMethod, hook)
+    if fn is default:
+        return False
+    wrapped = getattr(fn, "__wrapped__", None)
+    return not (wrapped is default and sub.smoothing == 0.0)
+
+
 def _sub_context(ctx: MethodContext, members: slice, scale: str) -> MethodContext:
     """The context a group's sub-method sees: its own members' weights, seeds and rates.
 
@@ -135,6 +149,16 @@ class MixedMethod(WeightingMethod):
         )
         self.single = len(self.groups) == 1
         self.combines_representation = any(s.combines_representation for s in subs)  # type: ignore[misc]
+        # the hooks each group really has: a group whose hook is the base class's (a no-op, or
+        # the default head weights) is not called for it, which saves slicing its inputs
+        self.heads = [(m, s) for m, s in self.groups if _has(s, "head_weights")]
+        self.directions = [(m, s) for m, s in self.groups if _has(s, "shared_direction")]
+        self.after_steps = [(m, s) for m, s in self.groups if _has(s, "after_step")]
+        self.epoch_ends = [(m, s) for m, s in self.groups if _has(s, "epoch_end")]
+        ones = torch.zeros(ctx.n_members, 1, dtype=torch.bool)
+        for m, sub in self.groups:  # the default head weights: ones for these, else the weights
+            ones[m] = sub.combines == "gradients"
+        self.ones_rows = ones
 
     def weights(
         self,
@@ -158,13 +182,16 @@ class MixedMethod(WeightingMethod):
     def head_weights(
         self, weights: torch.Tensor, losses: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """Each group's own head weights, concatenated."""
-        return torch.cat(
-            [
-                sub.head_weights(weights[m], None if losses is None else losses[m]).to(weights)
-                for m, sub in self.groups
-            ]
-        )
+        """Each group's own head weights, in member order.
+
+        The base class's default (ones for a method that combines gradients, else the weights)
+        for every member at once, then the groups that define their own.
+        """
+        heads = torch.where(self.ones_rows.to(weights.device), 1.0, weights)
+        for m, sub in self.heads:
+            part = sub.head_weights(weights[m], None if losses is None else losses[m])
+            heads[m] = part.to(heads)
+        return heads
 
     def shared_direction(
         self, losses: torch.Tensor, grads: torch.Tensor, weights: torch.Tensor
@@ -174,12 +201,14 @@ class MixedMethod(WeightingMethod):
         A group whose method supplies its own direction (MoCo, DB-MTL) gives it; the others get
         ``sum_t w_t g_t`` of their members, what the engine would form for them.
         """
-        parts = [sub.shared_direction(losses[m], grads[m], weights[m]) for m, sub in self.groups]
-        if all(part is None for part in parts):
+        parts = [
+            (m, sub.shared_direction(losses[m], grads[m], weights[m])) for m, sub in self.directions
+        ]
+        if all(part is None for _, part in parts):
             return None
         # every member's sum_t w_t g_t in one batched product, then the groups' own directions
         direction = torch.bmm(weights.unsqueeze(1).to(grads.dtype), grads).squeeze(1)
-        for (m, _), part in zip(self.groups, parts, strict=True):
+        for m, part in parts:
             if part is not None:
                 direction[m] = part.to(grads.dtype)
         return direction
@@ -220,8 +249,8 @@ class MixedMethod(WeightingMethod):
         grads: torch.Tensor | None = None,
         gram: torch.Tensor | None = None,
     ) -> None:
-        """Pass each group its slice of the step's inputs."""
-        for m, sub in self.groups:
+        """Pass each group (that has the hook) its slice of the step's inputs."""
+        for m, sub in self.after_steps:
             sub.after_step(
                 losses[m],
                 None if grads is None else grads[m],
@@ -229,6 +258,6 @@ class MixedMethod(WeightingMethod):
             )
 
     def epoch_end(self, epoch: int, mean_losses: torch.Tensor) -> None:
-        """Pass each group its members' mean losses."""
-        for m, sub in self.groups:
+        """Pass each group (that has the hook) its members' mean losses."""
+        for m, sub in self.epoch_ends:
             sub.epoch_end(epoch, mean_losses[m])

@@ -176,3 +176,23 @@ def test_graddrop_mixes_with_mini_batches_and_equals_its_solo_run():
             assert mixed.summary[column].iloc[i] == pytest.approx(
                 solo.summary[column].iloc[0], rel=1e-5, abs=1e-7
             ), (spec.method, column)
+
+
+def test_a_smoothed_member_keeps_its_after_step_in_a_mixed_population():
+    # CR-MOGM smoothing lives in after_step: a mixed population calls the hook for such a group
+    # (it skips only groups whose hooks are the base class's no-ops)
+    cfg = CFG.with_(epochs=6)
+    specs = (
+        WeightingSpec(method="static"),
+        WeightingSpec(method="pcgrad", params=(("smoothing", 0.8),)),
+        WeightingSpec(method="pcgrad"),
+    )
+    population = Population(weights=((0.5, 0.5),) * 3, seeds=(2, 2, 2), methods=specs)
+    mixed = train_population(cfg, population)
+    for i, spec in enumerate(specs):
+        solo = mtl.train(cfg.with_(weighting=spec, seed=2))
+        assert mixed.summary.test_mse.iloc[i] == pytest.approx(
+            solo.summary.test_mse.iloc[0], rel=1e-5
+        )
+    # and the smoothing changed the run (the test would not notice a skipped hook otherwise)
+    assert mixed.summary.test_mse.iloc[1] != pytest.approx(mixed.summary.test_mse.iloc[2], rel=1e-6)
