@@ -130,11 +130,15 @@ def solve_power_equation(G: torch.Tensor, p: float) -> torch.Tensor:
     G = G.to(torch.float64)
     diag = G.diagonal(dim1=-2, dim2=-1)
     zero = diag <= ZERO_ROW * diag.amax(-1, keepdim=True)  # [..., T], all True if G = 0
-    s = torch.where(zero, 0.0, diag).sum(-1) / (~zero).sum(-1).clamp_min(1)
-    s = torch.where(s > 0, s, 1.0)  # all-zero gradients: G_n = I below, w = 1
-    keep = (~zero).to(G.dtype)
-    Gn = (G / s[..., None, None]) * keep.unsqueeze(-1) * keep.unsqueeze(-2)
-    Gn = Gn + torch.diag_embed(1.0 - keep + RIDGE)
+    if bool(zero.any()):
+        s = torch.where(zero, 0.0, diag).sum(-1) / (~zero).sum(-1).clamp_min(1)
+        s = torch.where(s > 0, s, 1.0)  # all-zero gradients: G_n = I below, w = 1
+        keep = (~zero).to(G.dtype)
+        Gn = (G / s[..., None, None]) * keep.unsqueeze(-1) * keep.unsqueeze(-2)
+        Gn = Gn + torch.diag_embed(1.0 - keep + RIDGE)
+    else:  # the same values without the masks (multiplying by 1 and adding 0 are exact)
+        s = diag.sum(-1) / T
+        Gn = G / s[..., None, None] + RIDGE * torch.eye(T, dtype=G.dtype, device=G.device)
     dn = Gn.diagonal(dim1=-2, dim2=-1)
     if T == 2:  # exact for p = 1 and for equal norms: (G_tt (1 + cos))^(-1 / (1 + p))
         cos = Gn[..., 0, 1] / (dn[..., 0] * dn[..., 1]).sqrt()
