@@ -207,8 +207,6 @@ def test_method_class():
 
 def test_two_task_shortcut_equals_the_general_projection():
     # with the Gram matrix given, two tasks take a shortcut; it must equal the general loop
-    from mtl.weighting.pcgrad import pcgrad_coefficients, pcgrad_weights
-
     g = torch.randn(40, 2, 6, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
     g[:10, 1] = -0.5 * g[:10, 0]  # conflicting
     g[10, 1] = 0.0  # a zero gradient
