@@ -5,7 +5,7 @@ On the page's first screen (``ui.state.DEFAULT_PRESET``, the "tradeoff" preset),
 1. The default weight sweep: 101 values of α x 3 seeds = 303 members, trained as one population
    (``mtl.sweep``), as the page's "Run the sweep" button does.
 2. The default face-off: every weighting method over 3 seeds plus the single-task baselines
-   (``mtl.compare.face_off``: one mixed population, GradDrop in its own), as "Run the face-off"
+   (``mtl.compare.face_off``: one mixed population, GradDrop included), as "Run the face-off"
    does; beside it, for reference, the same members trained one population per method (what the
    face-off did before it mixed methods), measured in this process.
 3. The page around them (Streamlit's AppTest, in this process): the script time of the rerun that

@@ -62,7 +62,7 @@ from typing import Literal
 
 from mtl.config import LIMITS, TASKS, DataSpec, RunConfig, WeightingSpec
 from mtl.errors import ConfigError
-from mtl.weighting import METHODS
+from mtl.weighting import METHODS, MethodContext, WeightingMethod
 
 DEFAULT_WORK_BUDGET = 20.0
 """Seconds of estimated computing one request may take (one core)."""
@@ -91,9 +91,17 @@ UNIT_COSTS: dict[str, float] = {
     "shuffle": 30e-9,
     "member_epoch": 0.27e-6,
     "big_value": 0.39e-9,
+    "group_step": 250e-6,
 }
 """Seconds per counted item (see :func:`population_counts`), as fitted by ``bench_budget.py
---fit`` (non-negative least squares on relative error over 75 measured populations)."""
+--fit`` (non-negative least squares on relative error over 75 measured populations), except
+``group_step`` (whole populations count none, so the fit leaves it at 0: keep this value): per
+optimizer step and method group of a mixed population
+(:func:`mixed_population_seconds`), what the mixed population's dispatch and each group's share
+of the per-step work that the fit of whole populations counts under ``step`` cost beyond the
+methods' own ``step_cost``. Measured from face-offs on the default preset (every method, ten,
+three; and the tuned face-off): 250 to 320 us per group and step, one core of the 2-core machine
+under load (so at the cautious end)."""
 
 BIG_PASS_BYTES = 64 * 2**20
 """A pass whose values take more than this no longer runs from the caches: its values cost
@@ -242,6 +250,7 @@ def population_counts(cfg: RunConfig, members: int, shape: DataShape) -> dict[st
         "shuffle": float(epochs * k * n_train if mini else 0),
         "member_epoch": float(k * (epochs + 1) * splits),
         "big_value": float(k * values * big_rows),
+        "group_step": 0.0,  # a population of one method; see mixed_population_seconds
     }
 
 
@@ -264,13 +273,15 @@ def mixed_population_seconds(
     ``groups`` lists each method's spec and its number of members. The engine's work is that of
     one population of all the members (one step, one pass, one optimizer update for all); each
     group adds its method's own fixed cost per step (``step_cost``, its ``weights`` and
-    ``after_step`` called on its slice) and, when it combines gradients, the work on its members'
-    per-task shared gradients, as a population of its own would.
+    ``after_step`` called on its slice), the mixed population's cost per group and step
+    (``group_step`` of :data:`UNIT_COSTS`) and, when it combines gradients, the work on its
+    members' per-task shared gradients, as a population of its own would.
     """
     members = sum(n for _, n in groups)
     counts = population_counts(cfg.with_(weighting=WeightingSpec()), members, shape)
     method_steps = counts.pop("method_step")
     total = method_steps * sum(METHODS[spec.method].step_cost for spec, _ in groups)
+    counts["group_step"] = method_steps * len(groups)
     counts["gradient"] = sum(
         population_counts(cfg.with_(weighting=spec), n, shape)["gradient"] for spec, n in groups
     )
@@ -315,7 +326,12 @@ class Request:
 
     @classmethod
     def face_off(cls, cfg: RunConfig, methods: tuple[str, ...] | list[str], seeds: int) -> Request:
-        """A face-off of ``methods`` over ``seeds`` seeds, plus the single-task baselines."""
+        """A face-off of ``methods`` over ``seeds`` seeds, plus the single-task baselines.
+
+        Priced as :func:`mtl.compare.face_off` trains it: one mixed population of the methods'
+        and the baselines' members, and a population of its own for each method that
+        :func:`trains_alone`.
+        """
         return cls("face-off", cfg, seeds=seeds, methods=tuple(methods))
 
     @classmethod
@@ -329,8 +345,8 @@ class Request:
     ) -> Request:
         """A tuned face-off (:func:`mtl.compare.tuned_face_off`), priced as one mixed population.
 
-        (A method that reads the representation's gradients trains in a population of its own;
-        the estimate leaves out that population's fixed per-step cost, well under 1% here.)
+        (A method that :func:`trains_alone` trains in a population of its own; the estimate
+        leaves out that population's fixed per-step cost, well under 1% here.)
 
         It trains ``methods x lrs x seeds`` members and the static front's ``alphas x lrs x
         seeds``.
@@ -340,7 +356,15 @@ class Request:
         )
 
     def groups(self) -> list[tuple[WeightingSpec, int]]:
-        """A tuned face-off's mixed population: each method's spec and members, then static's."""
+        """A face-off's mixed population: each method's spec and members, then static's.
+
+        A tuned face-off's static members are its front's; a face-off's are the single-task
+        baselines. (A face-off leaves out the methods that :func:`trains_alone`.)
+        """
+        if self.kind == "face-off":
+            mixed = [m for m in self.methods if not trains_alone(self.cfg, m)]
+            groups = [(face_off_config(self.cfg, m).weighting, self.seeds) for m in mixed]
+            return [*groups, (WeightingSpec(weights=(1.0, 0.0)), 2 * self.seeds)]
         per = self.lrs * self.seeds
         groups = [(face_off_config(self.cfg, m).weighting, per) for m in self.methods]
         return [*groups, (WeightingSpec(), self.alphas * per)]
@@ -357,16 +381,24 @@ class Request:
             yield self.cfg, self.weights * self.seeds
         elif self.kind == "tuned-face-off":
             yield self.cfg, sum(n for _, n in self.groups())
-        else:
+        else:  # a face-off: the mixed population, then those of the methods that train alone
+            yield self.cfg, sum(n for _, n in self.groups())
             for method in self.methods:
-                yield face_off_config(self.cfg, method), self.seeds
-            yield self.cfg.with_(weighting=WeightingSpec(weights=(1.0, 0.0))), 2 * self.seeds
+                if trains_alone(self.cfg, method):
+                    yield face_off_config(self.cfg, method), self.seeds
 
     def seconds(self) -> float:
         """Estimated seconds to compute the whole request (one core)."""
         shape = self.data_shape()
         if self.kind == "tuned-face-off":
             return mixed_population_seconds(self.cfg, self.groups(), shape)
+        if self.kind == "face-off":
+            alone = sum(
+                population_seconds(face_off_config(self.cfg, m), self.seeds, shape)
+                for m in self.methods
+                if trains_alone(self.cfg, m)
+            )
+            return mixed_population_seconds(self.cfg, self.groups(), shape) + alone
         return sum(population_seconds(cfg, k, shape) for cfg, k in self.populations())
 
     def logged(self) -> int:
@@ -390,6 +422,53 @@ def face_off_config(cfg: RunConfig, method: str) -> RunConfig:
     return cfg.with_(
         weighting=WeightingSpec(method=method, weights=w.weights, params=params, scale=w.scale)
     )
+
+
+def method_probe(cfg: RunConfig, method: str) -> WeightingMethod:
+    """A one-member instance of ``method`` as a face-off configures it (:func:`face_off_config`).
+
+    What a method reads may depend on its hyper-parameters (MGDA-UB), so an instance is asked.
+    """
+    import torch  # local: keeps this module light to import
+
+    spec = face_off_config(cfg, method).weighting
+    return METHODS[spec.method](
+        MethodContext(
+            n_members=1,
+            n_tasks=len(TASKS),
+            base_weights=torch.tensor([spec.weights], dtype=torch.float32),
+            seeds=torch.zeros(1, dtype=torch.int64),
+            lr=cfg.optim.lr,
+            optimizer=cfg.optim.kind,
+            last_shared=slice(0, 1),
+            steps_per_epoch=1,
+        ),
+        **dict(spec.params),
+    )
+
+
+def trains_alone(cfg: RunConfig, method: str) -> bool:
+    """Whether a face-off trains ``method`` in a population of its own, not the mixed one.
+
+    A method whose weights read the shared representation's gradients (MGDA-UB) does:
+    :mod:`mtl.mixed` refuses it. GradDrop reads them only to combine them, which a mixed
+    population supports, so it mixes.
+    """
+    spec = face_off_config(cfg, method).weighting
+    return _trains_alone(spec.method, spec.params, cfg.optim.lr, cfg.optim.kind)
+
+
+@functools.lru_cache(maxsize=256)
+def _trains_alone(
+    method: str, params: tuple[tuple[str, object], ...], lr: float, kind: str
+) -> bool:
+    """:func:`trains_alone` for one spec (cached: the budget's advice asks it many times)."""
+    cfg = RunConfig().with_(
+        weighting=WeightingSpec(method=method, params=params),
+        **{"optim.lr": lr, "optim.kind": kind},
+    )
+    probe = method_probe(cfg, method)
+    return probe.gradients_of != "parameters" and not probe.combines_representation
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,9 @@ from mtl.budget import (
     Request,
     check_request,
     face_off_config,
+    method_probe,
     population_seconds,
+    trains_alone,
 )
 from mtl.config import ConfigError, RunConfig, WeightingSpec, check_range
 from mtl.data import Split, build_dataset, split_dataset, split_rows
@@ -40,7 +42,7 @@ from mtl.engine import (
 )
 from mtl.results import Result, full_log_limit, summary_split
 from mtl.stats import seeds_to_separate, t_interval, welch
-from mtl.weighting import METHODS, MethodContext
+from mtl.weighting import METHODS
 
 OBJECTIVES: dict[str, bool] = {"mse": False, "accuracy": True}
 """Metric -> whether higher is better; the two objectives of the trade-off."""
@@ -132,11 +134,11 @@ def face_off(
     the baselines, in one batched training, which pays the engine's per-step cost once instead
     of once per method. Each member is the same run as in a population of its method alone
     (``tests/test_compare.py``); :attr:`FaceOff.results` holds each method's members as a
-    :class:`Result` of their own, as before. A method that reads the shared representation's
-    gradients (GradDrop, MGDA-UB; :func:`reads_representation`) trains in a population of its
-    own after it. ``on_progress(done, total)`` counts epochs over the populations;
-    ``should_stop()`` is passed to each (:class:`mtl.engine.Cancelled` ends the whole face-off,
-    returning nothing).
+    :class:`Result` of their own, as before. A method whose weights read the shared
+    representation's gradients (MGDA-UB; :func:`trains_alone`) trains in a population of its
+    own after it; GradDrop, which only combines them, mixes. ``on_progress(done, total)``
+    counts epochs over the populations; ``should_stop()`` is passed to each
+    (:class:`mtl.engine.Cancelled` ends the whole face-off, returning nothing).
 
     The whole face-off is priced once, before anything trains (:mod:`mtl.budget`): over the
     work budget, a :class:`~mtl.errors.ConfigError` (field ``work``) says what to lower, and
@@ -151,7 +153,7 @@ def face_off(
     check_request(Request.face_off(cfg, tuple(methods), len(seeds)))
     methods = tuple(dict.fromkeys(methods))
     configs = {m: face_off_config(cfg, m) for m in methods}
-    own = [m for m in methods if reads_representation(cfg, m)]
+    own = [m for m in methods if trains_alone(cfg, m)]
     total = cfg.epochs * (1 + len(own))
 
     def progress_from(offset: int) -> ProgressFn | None:
@@ -568,9 +570,9 @@ def tuned_face_off(
        ``verdict`` says which land beyond it, on it (within noise) or behind it.
 
     The whole population is priced before anything trains (:class:`mtl.budget.Request`
-    ``tuned_face_off``). A method that reads the shared representation's gradients (GradDrop,
-    MGDA-UB; :func:`reads_representation`) trains its rates x seeds in a population of its own,
-    on the same rows (:mod:`mtl.mixed` cannot mix it with the rest). ``on_progress(done,
+    ``tuned_face_off``). A method whose weights read the shared representation's gradients
+    (MGDA-UB; :func:`trains_alone`) trains its rates x seeds in a population of its own, on the
+    same rows (:mod:`mtl.mixed` cannot mix it with the rest); GradDrop mixes. ``on_progress(done,
     total)`` counts epochs over the populations.
     """
     start = time.perf_counter()
@@ -589,7 +591,7 @@ def tuned_face_off(
     alphas = tuple(i / (front_points - 1) for i in range(front_points))
     check_request(Request.tuned_face_off(cfg, methods, len(seeds), len(grid), len(alphas)))
     fit, test = validation_split(cfg, validation)
-    own = [m for m in methods if reads_representation(cfg, m)]
+    own = [m for m in methods if trains_alone(cfg, m)]
     total = cfg.epochs * (1 + len(own))
 
     def progress_from(offset: int) -> ProgressFn | None:
@@ -654,25 +656,10 @@ FRONT = "static front"
 def reads_representation(cfg: RunConfig, method: str) -> bool:
     """Whether ``method``, as a face-off configures it, reads the shared representation's gradients.
 
-    Such a method (GradDrop, MGDA-UB) needs another backward pass than the rest, so a tuned
-    face-off trains it in a population of its own (:mod:`mtl.mixed` refuses it). What it reads
-    may depend on its hyper-parameters, so a one-member instance is asked.
+    Such a method (GradDrop, MGDA-UB) needs more of the backward pass than the rest. What it
+    reads may depend on its hyper-parameters, so a one-member instance is asked.
     """
-    spec = face_off_config(cfg, method).weighting
-    probe = METHODS[spec.method](
-        MethodContext(
-            n_members=1,
-            n_tasks=2,
-            base_weights=torch.tensor([spec.weights], dtype=torch.float32),
-            seeds=torch.zeros(1, dtype=torch.int64),
-            lr=cfg.optim.lr,
-            optimizer=cfg.optim.kind,
-            last_shared=slice(0, 1),
-            steps_per_epoch=1,
-        ),
-        **dict(spec.params),
-    )
-    return probe.gradients_of != "parameters"
+    return method_probe(cfg, method).gradients_of != "parameters"
 
 
 def _evaluate(trainer: _Trainer, split: Split) -> tuple[np.ndarray, np.ndarray]:

@@ -55,11 +55,58 @@ def uniform(seeds: torch.Tensor, stream: int, counter: int, n: int) -> torch.Ten
     return (bits.to(torch.float64) + 0.5) / 2.0**32
 
 
+def uniform_steps(seeds: torch.Tensor, stream: int, first: int, count: int, n: int) -> torch.Tensor:
+    """:func:`uniform` for the counters ``first`` to ``first + count - 1``: ``[count, K, n]``.
+
+    Row ``c`` holds exactly the integers ``uniform(seeds, stream, first + c, n)`` hashes (the
+    same mixer, broadcast over a counter axis), so the draws agree with it (to the last bit
+    here); one call serves many steps, which is what makes per-step draws cheap.
+    """
+    key = _mix((seeds.to(torch.int64) & _MASK32) ^ _mix(torch.tensor(stream & _MASK32)))
+    counters = torch.arange(first, first + count, dtype=torch.int64) & _MASK32
+    key = _mix(key ^ _mix(counters).unsqueeze(-1))  # [count, K]
+    index = torch.arange(n, dtype=torch.int64)
+    bits = _mix(_mix(key.unsqueeze(-1) ^ index) ^ 0x9E3779B9)
+    return (bits.to(torch.float64) + 0.5) / 2.0**32
+
+
+def box_muller(u: torch.Tensor) -> torch.Tensor:
+    """Standard normals ``[..., n]`` from uniforms ``[..., 2n]`` (Box-Muller: radius, angle)."""
+    n = u.shape[-1] // 2
+    u1, u2 = u[..., :n], u[..., n:]
+    return torch.sqrt(-2.0 * torch.log(u1)) * torch.cos(2.0 * torch.pi * u2)
+
+
 def normal(seeds: torch.Tensor, stream: int, counter: int, n: int) -> torch.Tensor:
     """Standard normal draws ``[K, n]`` float64 by the Box-Muller transform of two uniforms."""
-    u = uniform(seeds, stream, counter, 2 * n)
-    u1, u2 = u[:, :n], u[:, n:]
-    return torch.sqrt(-2.0 * torch.log(u1)) * torch.cos(2.0 * torch.pi * u2)
+    return box_muller(uniform(seeds, stream, counter, 2 * n))
+
+
+class StepDraws:
+    """Per-step draws of one stream, computed :data:`BLOCK` steps at a time and kept.
+
+    ``draws(step)`` is ``uniform(seeds, stream, step, n)`` (or, with ``normal=True``,
+    ``normal(seeds, stream, step, n)``) ``[K, n]``; the steps of a block come from one
+    :func:`uniform_steps` call. Repeated or out-of-order steps are served too (a step outside
+    the kept block computes the block that starts at it).
+    """
+
+    BLOCK = 64
+    """Steps computed per call: a population's step costs one tensor op instead of ~25."""
+
+    def __init__(self, seeds: torch.Tensor, stream: int, n: int, normal: bool = False) -> None:
+        self.seeds, self.stream, self.n, self.normal = seeds, stream, n, normal
+        self.first = 0
+        self.block: torch.Tensor | None = None  # [BLOCK, K, n]
+
+    def __call__(self, step: int) -> torch.Tensor:
+        """The ``[K, n]`` float64 draws for ``step``."""
+        if self.block is None or not self.first <= step < self.first + self.BLOCK:
+            width = 2 * self.n if self.normal else self.n
+            u = uniform_steps(self.seeds, self.stream, step, self.BLOCK, width)
+            self.block = box_muller(u) if self.normal else u
+            self.first = step
+        return self.block[step - self.first]
 
 
 def permutations(seeds: torch.Tensor, stream: int, counter: int, n: int) -> torch.Tensor:

@@ -197,9 +197,13 @@ class _Step:
         assert self.rep is not None
         return gram_matrix(self.rep)
 
-    def method_inputs(self, kind: str) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The gradients a method reads and their Gram (``None`` for a ``"loss"`` method)."""
-        if self.rep is not None:
+    def method_inputs(self, kind: str, of: str) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The gradients a method reads and their Gram (``None`` for a ``"loss"`` method).
+
+        ``of``: the method's :attr:`~mtl.weighting.WeightingMethod.gradients_of`; the
+        representation's gradients when it reads them and the pass took them.
+        """
+        if self.rep is not None and of == "representation":
             return self.rep, self.rep_gram if kind == "gradient" else None
         return self.G, self.gram if kind == "gradient" else None
 
@@ -350,9 +354,10 @@ class _Trainer:
         losses = torch.stack(task_losses, dim=-1).detach()
         if not math.isfinite(float(losses.sum())):
             self._check_finite(losses, epoch)
-        wants_rep = self.method.gradients_of == "representation"
+        method = self.method
+        wants_rep = method.gradients_of == "representation" or method.combines_representation
         inputs = (theta, z) if wants_rep else (theta,)
-        keep = for_step and wants_rep and self.method.combines_representation
+        keep = for_step and method.combines_representation
         last = len(task_losses) - 1
         # grad_outputs of ones: the gradient of the loss summed over members, without the sum
         per_task = [
@@ -429,7 +434,7 @@ class _Trainer:
     ) -> tuple[_Step, torch.Tensor]:
         """One optimisation step; returns the pass's results and the weights applied."""
         result = self._forward_backward(x, y_reg, y_cls, epoch, for_step=True)
-        grads, gram = result.method_inputs(self.method.kind)
+        grads, gram = result.method_inputs(self.method.kind, self.method.gradients_of)
         losses = result.losses
         if self.device.type != "cpu":  # the method's state lives on the CPU
             losses, grads = losses.cpu(), grads.cpu()
@@ -440,6 +445,9 @@ class _Trainer:
         shared: torch.Tensor | None
         if result.graph is not None:  # GradDrop
             shared = self._representation_direction(result, step)
+            if isinstance(self.method, MixedMethod):  # only its GradDrop members' directions
+                shared = self.method.merge_directions(losses, grads, weights, shared)
+                shared = shared.to(self.device, result.G.dtype)
         else:
             shared = (
                 self.method.shared_direction(losses, grads, weights)

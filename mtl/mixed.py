@@ -31,10 +31,22 @@ from a solo run is float rounding in that product (one matrix product instead of
 scaled vectors), far below the 1e-5 to which members are tested equal to their solo runs
 (``tests/test_mixed.py``).
 
-Excluded: a sub-method that reads gradients of the shared *representation*
-(``gradients_of == "representation"``: MGDA with ``upper_bound``) needs a different backward
-pass than the others, so a mixed population refuses it (:class:`~mtl.errors.ConfigError`);
-train it in a population of its own.
+A sub-method that ``combines_representation`` (GradDrop) mixes too: it reads the shared
+representation's per-task gradients only to build its shared update, and its weights (ones)
+read nothing. When a group has one, the composite declares ``combines_representation``: the
+engine's pass then also takes every member's gradients on the representation ``z`` (the same
+backward passes, one more output) and keeps the graph;
+:meth:`MixedMethod.representation_gradient` gives such a group's members their method's
+combination and the others zeros, the engine back-propagates it through the shared layers (one
+vector-Jacobian product for the population, which is each member's own), and
+:meth:`MixedMethod.merge_directions` puts those members' results beside the other groups'
+directions. Its weights, ``after_step`` and diagnostics get the parameters' gradients, which
+GradDrop does not read. Exactly its solo run, again up to float rounding.
+
+Excluded: a sub-method whose *weights* read gradients of the shared representation
+(``gradients_of == "representation"`` without ``combines_representation``: MGDA with
+``upper_bound``) needs other inputs than the rest, so a mixed population refuses it
+(:class:`~mtl.errors.ConfigError`); train it in a population of its own.
 """
 
 from __future__ import annotations
@@ -68,6 +80,20 @@ def groups_of(
             runs.append((specs[start].method, specs[start].params, slice(start, i)))
             start = i
     return runs
+
+
+def _has(sub: WeightingMethod, hook: str) -> bool:
+    """Whether ``sub``'s class defines ``hook`` beyond :class:`WeightingMethod`'s default.
+
+    CR-MOGM's wrapper of ``after_step`` (:mod:`mtl.weighting.base`) counts only when smoothing
+    is on or it wraps a hook of the method's own.
+    """
+    fn = getattr(type(sub), hook)
+    default = getattr(WeightingMethod, hook)
+    if fn is default:
+        return False
+    wrapped = getattr(fn, "__wrapped__", None)
+    return not (wrapped is default and sub.smoothing == 0.0)
 
 
 def _sub_context(ctx: MethodContext, members: slice, scale: str) -> MethodContext:
@@ -108,7 +134,7 @@ class MixedMethod(WeightingMethod):
         for method, params, members in groups_of(specs):
             scale = specs[members.start].scale
             sub = METHODS[method](_sub_context(ctx, members, scale), **dict(params))
-            if sub.gradients_of != "parameters":
+            if sub.gradients_of != "parameters" and not sub.combines_representation:
                 raise ConfigError(
                     "population.methods",
                     f"{method} {dict(params)}",
@@ -122,6 +148,17 @@ class MixedMethod(WeightingMethod):
             "gradients" if any(s.combines == "gradients" for s in subs) else "losses"
         )
         self.single = len(self.groups) == 1
+        self.combines_representation = any(s.combines_representation for s in subs)  # type: ignore[misc]
+        # the hooks each group really has: a group whose hook is the base class's (a no-op, or
+        # the default head weights) is not called for it, which saves slicing its inputs
+        self.heads = [(m, s) for m, s in self.groups if _has(s, "head_weights")]
+        self.directions = [(m, s) for m, s in self.groups if _has(s, "shared_direction")]
+        self.after_steps = [(m, s) for m, s in self.groups if _has(s, "after_step")]
+        self.epoch_ends = [(m, s) for m, s in self.groups if _has(s, "epoch_end")]
+        ones = torch.zeros(ctx.n_members, 1, dtype=torch.bool)
+        for m, sub in self.groups:  # the default head weights: ones for these, else the weights
+            ones[m] = sub.combines == "gradients"
+        self.ones_rows = ones
 
     def weights(
         self,
@@ -145,13 +182,16 @@ class MixedMethod(WeightingMethod):
     def head_weights(
         self, weights: torch.Tensor, losses: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """Each group's own head weights, concatenated."""
-        return torch.cat(
-            [
-                sub.head_weights(weights[m], None if losses is None else losses[m]).to(weights)
-                for m, sub in self.groups
-            ]
-        )
+        """Each group's own head weights, in member order.
+
+        The base class's default (ones for a method that combines gradients, else the weights)
+        for every member at once, then the groups that define their own.
+        """
+        heads = torch.where(self.ones_rows.to(weights.device), 1.0, weights)
+        for m, sub in self.heads:
+            part = sub.head_weights(weights[m], None if losses is None else losses[m])
+            heads[m] = part.to(heads)
+        return heads
 
     def shared_direction(
         self, losses: torch.Tensor, grads: torch.Tensor, weights: torch.Tensor
@@ -161,14 +201,46 @@ class MixedMethod(WeightingMethod):
         A group whose method supplies its own direction (MoCo, DB-MTL) gives it; the others get
         ``sum_t w_t g_t`` of their members, what the engine would form for them.
         """
-        parts = [sub.shared_direction(losses[m], grads[m], weights[m]) for m, sub in self.groups]
-        if all(part is None for part in parts):
+        parts = [
+            (m, sub.shared_direction(losses[m], grads[m], weights[m])) for m, sub in self.directions
+        ]
+        if all(part is None for _, part in parts):
             return None
         # every member's sum_t w_t g_t in one batched product, then the groups' own directions
         direction = torch.bmm(weights.unsqueeze(1).to(grads.dtype), grads).squeeze(1)
-        for (m, _), part in zip(self.groups, parts, strict=True):
+        for m, part in parts:
             if part is not None:
                 direction[m] = part.to(grads.dtype)
+        return direction
+
+    def representation_gradient(
+        self, rep_grads: torch.Tensor, rep: torch.Tensor, step: int
+    ) -> torch.Tensor:
+        """``[K, N, H]``: each representation-combining group's combination, zeros elsewhere."""
+        combined = torch.zeros_like(rep)
+        for m, sub in self.groups:
+            if sub.combines_representation:
+                combined[m] = sub.representation_gradient(rep_grads[m], rep[m], step)
+        return combined
+
+    def merge_directions(
+        self,
+        losses: torch.Tensor,
+        grads: torch.Tensor,
+        weights: torch.Tensor,
+        represented: torch.Tensor,
+    ) -> torch.Tensor:
+        """Every member's shared direction ``[K, P_shared]`` when a group combines representations.
+
+        ``represented`` is the back-propagated :meth:`representation_gradient`; its rows serve
+        the groups that combine representations, the others get :meth:`shared_direction`'s.
+        """
+        direction = self.shared_direction(losses, grads, weights)
+        if direction is None:
+            direction = torch.bmm(weights.unsqueeze(1).to(grads.dtype), grads).squeeze(1)
+        for m, sub in self.groups:
+            if sub.combines_representation:
+                direction[m] = represented[m].to(direction.device, direction.dtype)
         return direction
 
     def after_step(
@@ -177,8 +249,8 @@ class MixedMethod(WeightingMethod):
         grads: torch.Tensor | None = None,
         gram: torch.Tensor | None = None,
     ) -> None:
-        """Pass each group its slice of the step's inputs."""
-        for m, sub in self.groups:
+        """Pass each group (that has the hook) its slice of the step's inputs."""
+        for m, sub in self.after_steps:
             sub.after_step(
                 losses[m],
                 None if grads is None else grads[m],
@@ -186,6 +258,6 @@ class MixedMethod(WeightingMethod):
             )
 
     def epoch_end(self, epoch: int, mean_losses: torch.Tensor) -> None:
-        """Pass each group its members' mean losses."""
-        for m, sub in self.groups:
+        """Pass each group (that has the hook) its members' mean losses."""
+        for m, sub in self.epoch_ends:
             sub.epoch_end(epoch, mean_losses[m])

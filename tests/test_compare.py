@@ -117,9 +117,9 @@ def test_face_off_progress_counts_every_population(faceoff):
 
 
 def test_face_off_members_equal_their_methods_own_populations():
-    # the mixed population (static at a balanced scale beside raw-scale baselines, FAMO, PCGrad)
-    # and GradDrop's own population give each member exactly the run of a population of its
-    # method alone, and the baselines the run of theirs
+    # the mixed population (static at a balanced scale beside raw-scale baselines, FAMO,
+    # GradDrop, which combines representation gradients, and PCGrad) gives each member exactly
+    # the run of a population of its method alone, and the baselines the run of theirs
     cfg = mtl.preset("tradeoff").with_(
         epochs=8,
         weighting=mtl.WeightingSpec(method="static", weights=(0.3, 0.7), scale="balanced"),
@@ -175,6 +175,7 @@ from mtl.compare import (  # noqa: E402
     FRONT,
     front_position,
     reads_representation,
+    trains_alone,
     tuned_face_off,
     validation_split,
 )
@@ -217,19 +218,24 @@ def test_tuned_members_equal_their_solo_runs_on_the_fit_rows(tuned):
     assert row.val_accuracy == pytest.approx(solo.summary.test_accuracy[0], abs=1e-6)
 
 
-def test_a_representation_method_trains_in_its_own_population_and_equals_its_solo_run():
-    # GradDrop reads the shared representation's gradients, which a mixed population's one
-    # backward pass does not give: the tuned face-off trains it apart, on the same rows
-    cfg = TUNED_CFG.with_(epochs=8)
-    assert reads_representation(cfg, "graddrop")
+def test_representation_methods_mix_or_train_alone_and_equal_their_solo_runs():
+    # MGDA-UB's weights read the shared representation's gradients, which the mixed population
+    # does not pass its methods: the tuned face-off trains it apart, on the same rows. GradDrop
+    # reads them only to combine them, which the mixed population does for it.
+    cfg = TUNED_CFG.with_(
+        epochs=8, weighting=mtl.WeightingSpec(method="mgda", params=(("upper_bound", True),))
+    )
+    assert reads_representation(cfg, "graddrop") and reads_representation(cfg, "mgda")
     assert not reads_representation(cfg, "moco")
-    out = tuned_face_off(cfg, ("graddrop", "moco"), seeds=(0, 1), lrs=(0.003, 0.01), front_points=2)
+    assert trains_alone(cfg, "mgda") and not trains_alone(cfg, "graddrop")
+    methods = ("graddrop", "mgda", "moco")
+    out = tuned_face_off(cfg, methods, seeds=(0, 1), lrs=(0.003, 0.01), front_points=2)
     fit, _ = validation_split(cfg)
     s = out.summary
     assert not s[["val_mse", "test_mse"]].isna().any().any()
-    for method in ("graddrop", "moco"):
+    for method in methods:
         row = s[(s.method == method) & (s.lr == 0.01) & (s.seed == 1)].iloc[0]
-        solo_cfg = cfg.with_(**{"weighting.method": method, "optim.lr": 0.01}, seed=1)
+        solo_cfg = face_off_config(cfg, method).with_(**{"optim.lr": 0.01}, seed=1)
         solo = train_population(solo_cfg, Population(weights=((0.5, 0.5),), seeds=(1,)), split=fit)
         assert row.val_mse == pytest.approx(solo.summary.test_mse[0], rel=1e-5), method
         assert row.val_accuracy == pytest.approx(solo.summary.test_accuracy[0], abs=1e-6), method

@@ -37,3 +37,13 @@ def test_permutations_are_permutations():
     perms = counter_rng.permutations(torch.arange(6), 1, 4, 30)
     assert torch.equal(perms.sort(dim=1).values, torch.arange(30).expand(6, 30))
     assert len({tuple(p.tolist()) for p in perms}) == 6
+
+
+def test_step_draws_equal_one_call_per_step_across_blocks_and_out_of_order():
+    seeds = torch.tensor([0, 3, 2**31 - 1])
+    steps = [*range(0, 2 * counter_rng.StepDraws.BLOCK + 3), 5, 10**6, 2**33 + 1, 0]
+    for normal in (False, True):
+        one = counter_rng.normal if normal else counter_rng.uniform
+        draws = counter_rng.StepDraws(seeds, 2, 3, normal=normal)
+        for step in steps:
+            assert torch.equal(draws(step), one(seeds, 2, step, 3)), (normal, step)

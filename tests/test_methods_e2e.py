@@ -12,7 +12,7 @@ import pytest
 
 import mtl
 from mtl.budget import face_off_config
-from mtl.compare import reads_representation
+from mtl.compare import trains_alone
 from mtl.engine import Population, train_population
 from mtl.weighting import METHODS
 
@@ -38,12 +38,12 @@ def _task_weights(result: mtl.Result, member: int = 0) -> np.ndarray:
 def trained() -> dict[str, tuple[mtl.Result, int]]:
     """Every method's 200-epoch run: ``method -> (result, member)``.
 
-    All the methods that read the shared parameters' gradients train as members of ONE mixed
-    population (:mod:`mtl.mixed`; each member trains exactly as its solo run, which
-    ``tests/test_mixed.py`` checks), the others (GradDrop, reading the representation's) alone.
+    Every method that a face-off mixes trains as a member of ONE mixed population
+    (:mod:`mtl.mixed`; each member trains exactly as its solo run, which ``tests/test_mixed.py``
+    checks; GradDrop included), the others (:func:`mtl.compare.trains_alone`) alone.
     """
     cfg = _config("static")
-    together = [m for m in METHODS if not reads_representation(cfg, m)]
+    together = [m for m in METHODS if not trains_alone(cfg, m)]
     population = Population(
         weights=tuple(cfg.weighting.weights for _ in together),
         seeds=tuple(0 for _ in together),

@@ -326,6 +326,45 @@ class WeightingMethod:
         """Called after epoch ``epoch`` (from 1) with its ``[K, T]`` mean training losses."""
 
 
+def _identity(t: torch.Tensor | None) -> tuple[Any, ...] | None:
+    """What tells one tensor's current values from another's without reading them."""
+    if t is None:
+        return None
+    return (t.data_ptr(), t.shape, t.stride(), t.dtype, t.device, t._version)
+
+
+class PendingMemo:
+    """A step's pending update, computed once for the method's hooks of that step.
+
+    A stateful method computes the update its ``after_step`` will apply (its "pending" state)
+    already in :meth:`WeightingMethod.weights` and, for some, in
+    :meth:`WeightingMethod.shared_direction`, from the same inputs and the same state. The memo
+    keeps the last result with the inputs it came from: :meth:`get` returns it while the inputs
+    are the same tensors with the same values (same memory, shape, strides, dtype, device and
+    version counter, which every in-place write bumps; the memo holds the inputs, so their
+    memory cannot pass to other tensors meanwhile), and recomputes otherwise. The method calls
+    :meth:`clear` whenever the state the computation reads changes.
+    """
+
+    def __init__(self) -> None:
+        self.key: tuple[Any, ...] | None = None
+        self.inputs: tuple[torch.Tensor | None, ...] = ()
+        self.value: Any = None
+
+    def get(self, inputs: tuple[torch.Tensor | None, ...], compute: Callable[[], Any]) -> Any:
+        """``compute()``'s value for ``inputs``, computed at most once while they stay the same."""
+        key = tuple(_identity(t) for t in inputs)
+        if self.key is not None and key == self.key:
+            return self.value
+        self.value = compute()
+        self.key, self.inputs = key, inputs
+        return self.value
+
+    def clear(self) -> None:
+        """Forget the kept result (the state it was computed from changed)."""
+        self.key, self.inputs, self.value = None, (), None
+
+
 WeightsFn = Callable[..., torch.Tensor]
 AfterStepFn = Callable[..., None]
 

@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 import torch
 
 from mtl.limits import Range
-from mtl.weighting.base import MethodContext, WeightingMethod
+from mtl.weighting.base import MethodContext, PendingMemo, WeightingMethod
 from mtl.weighting.hparams import HParam
 
 EPS = 1e-8
@@ -82,11 +82,20 @@ class DBMTL(WeightingMethod):
         self.sigma: float = self.params["beta_sigma"]
         self.step = 0
         self.buffer: torch.Tensor | None = None  # m [K, T, P]
+        self.memo = PendingMemo()
 
     def _pending(
         self, losses: torch.Tensor, grads: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """``(m', a)``: the buffer after this step and the norm-balancing factors, not applied."""
+        result: tuple[torch.Tensor, torch.Tensor] = self.memo.get(
+            (losses, grads), lambda: self._compute_pending(losses, grads)
+        )
+        return result
+
+    def _compute_pending(
+        self, losses: torch.Tensor, grads: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         h = grads / (losses + EPS).unsqueeze(-1)
         rate = self.beta / (self.step + 1) ** self.sigma
         previous = torch.zeros_like(h) if self.buffer is None else self.buffer  # m = 0 at first
@@ -136,3 +145,4 @@ class DBMTL(WeightingMethod):
         assert grads is not None, "DB-MTL averages the gradients"
         self.buffer, _ = self._pending(losses, grads)
         self.step += 1
+        self.memo.clear()

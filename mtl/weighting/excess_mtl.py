@@ -34,7 +34,7 @@ from typing import Any, ClassVar
 import torch
 
 from mtl.limits import Range
-from mtl.weighting.base import MethodContext, WeightingMethod
+from mtl.weighting.base import MethodContext, PendingMemo, WeightingMethod
 from mtl.weighting.hparams import HParam
 
 EPS = 1e-7
@@ -84,11 +84,20 @@ class ExcessMTL(WeightingMethod):
         self.log_weights = torch.zeros(ctx.n_members, ctx.n_tasks, dtype=torch.float64)
         self.grad_sq: torch.Tensor | None = None  # S [K, T, P], float64
         self.initial: torch.Tensor | None = None  # e0 [K, T]
+        self.memo = PendingMemo()
 
     def _pending(
         self, grads: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor]:
         """The state after this step's update: ``(log_weights, S, e0, weights)``, not applied."""
+        result: tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor] = (
+            self.memo.get((grads,), lambda: self._compute_pending(grads))
+        )
+        return result
+
+    def _compute_pending(
+        self, grads: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor]:
         g = grads.to(torch.float64)
         grad_sq = g.square() if self.grad_sq is None else self.grad_sq + g.square()
         excess = (g * g / (grad_sq + EPS).sqrt()).sum(-1)  # [K, T]
@@ -120,3 +129,4 @@ class ExcessMTL(WeightingMethod):
         """Apply this step's update: accumulate ``g^2``, then move the log-weights."""
         assert grads is not None, "ExcessMTL learns from the gradients"
         self.log_weights, self.grad_sq, self.initial, _ = self._pending(grads)
+        self.memo.clear()

@@ -25,11 +25,12 @@ member's Newton decrement is negligible or, near Pareto stationarity where the H
 ill-conditioned, stalls above that threshold while ``f`` no longer decreases (the optimum to
 rounding). The start is ``w_t = (G_tt (1 + cos))^(-1/(1 + p))`` for
 two tasks, which is the exact solution for ``alpha = 1`` (Nash-MTL's closed form) and for equal
-norms, so those need no step and others a few; ``w_t = G_tt^(-1/(1 + p))`` for more tasks
-(exact for orthogonal gradients). The 2 x 2 Newton systems are solved in closed form. For
-stability the matrix is first divided by its mean diagonal ``s`` (the solution scales back by
-``s^(-1/(1 + p))``, ``p = 1/alpha``) and a ridge ``1e-12 I`` is added, so a solution always
-exists.
+norms, so those need no step and others a few (for two tasks and ``alpha = 1`` it is
+returned as it is: Newton from it would only move it by rounding); ``w_t = G_tt^(-1/(1 + p))``
+for more tasks (exact for orthogonal gradients). The 2 x 2 Newton systems are solved in closed
+form. For stability the matrix is first divided by its mean diagonal ``s`` (the solution
+scales back by ``s^(-1/(1 + p))``, ``p = 1/alpha``) and a ridge ``1e-12 I`` is added, so a
+solution always exists.
 
 Degenerate cases, where the equation has no positive solution: a task whose shared gradient is
 zero (``G_tt <= 1e-20 max_s G_ss``) is solved as if its gradient were orthogonal to the others
@@ -82,26 +83,8 @@ def _newton_step(H: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
     return -torch.stack([x, y], dim=-1)
 
 
-def solve_power_equation(G: torch.Tensor, p: float) -> torch.Tensor:
-    """Positive ``w`` with ``G w = w^(-p)``, batched: ``[..., T, T] (float64) -> [..., T]``.
-
-    See the module docstring for the normalisation, the ridge and the degenerate cases.
-    """
-    T = G.shape[-1]
-    G = G.to(torch.float64)
-    diag = G.diagonal(dim1=-2, dim2=-1)
-    zero = diag <= ZERO_ROW * diag.amax(-1, keepdim=True)  # [..., T], all True if G = 0
-    s = torch.where(zero, 0.0, diag).sum(-1) / (~zero).sum(-1).clamp_min(1)
-    s = torch.where(s > 0, s, 1.0)  # all-zero gradients: G_n = I below, w = 1
-    keep = (~zero).to(G.dtype)
-    Gn = (G / s[..., None, None]) * keep.unsqueeze(-1) * keep.unsqueeze(-2)
-    Gn = Gn + torch.diag_embed(1.0 - keep + RIDGE)
-    dn = Gn.diagonal(dim1=-2, dim2=-1)
-    if T == 2:  # exact for p = 1 and for equal norms: (G_tt (1 + cos))^(-1 / (1 + p))
-        cos = Gn[..., 0, 1] / (dn[..., 0] * dn[..., 1]).sqrt()
-        w = (dn * (1.0 + cos).clamp_min(1e-3 * RIDGE).unsqueeze(-1)).pow(-1.0 / (1.0 + p))
-    else:  # exact for orthogonal gradients
-        w = dn.pow(-1.0 / (1.0 + p))
+def _newton(Gn: torch.Tensor, w: torch.Tensor, p: float) -> torch.Tensor:
+    """Damped Newton steps on ``f`` from ``w`` ``[..., T]`` for ``Gn w = w^(-p)``, batched."""
     f = _objective(Gn, w, p)
     stalled = torch.zeros(f.shape, dtype=torch.bool, device=f.device)
     previous = torch.full(f.shape, torch.inf, dtype=f.dtype, device=f.device)
@@ -135,6 +118,38 @@ def solve_power_equation(G: torch.Tensor, p: float) -> torch.Tensor:
         no_progress = f_before - f <= slack
         stalled |= active & no_progress & (decrement > 0.5 * previous)
         previous = torch.where(active, decrement, previous)
+    return w
+
+
+def solve_power_equation(G: torch.Tensor, p: float) -> torch.Tensor:
+    """Positive ``w`` with ``G w = w^(-p)``, batched: ``[..., T, T] (float64) -> [..., T]``.
+
+    See the module docstring for the normalisation, the ridge and the degenerate cases.
+    """
+    T = G.shape[-1]
+    G = G.to(torch.float64)
+    diag = G.diagonal(dim1=-2, dim2=-1)
+    zero = diag <= ZERO_ROW * diag.amax(-1, keepdim=True)  # [..., T], all True if G = 0
+    if bool(zero.any()):
+        s = torch.where(zero, 0.0, diag).sum(-1) / (~zero).sum(-1).clamp_min(1)
+        s = torch.where(s > 0, s, 1.0)  # all-zero gradients: G_n = I below, w = 1
+        keep = (~zero).to(G.dtype)
+        Gn = (G / s[..., None, None]) * keep.unsqueeze(-1) * keep.unsqueeze(-2)
+        Gn = Gn + torch.diag_embed(1.0 - keep + RIDGE)
+    else:  # the same values without the masks (multiplying by 1 and adding 0 are exact)
+        s = diag.sum(-1) / T
+        Gn = G / s[..., None, None] + RIDGE * torch.eye(T, dtype=G.dtype, device=G.device)
+    dn = Gn.diagonal(dim1=-2, dim2=-1)
+    if T == 2:  # exact for p = 1 and for equal norms: (G_tt (1 + cos))^(-1 / (1 + p))
+        cos = Gn[..., 0, 1] / (dn[..., 0] * dn[..., 1]).sqrt()
+        w = (dn * (1.0 + cos).clamp_min(1e-3 * RIDGE).unsqueeze(-1)).pow(-1.0 / (1.0 + p))
+    else:  # exact for orthogonal gradients
+        w = dn.pow(-1.0 / (1.0 + p))
+    # Two tasks and p = 1 (Nash-MTL, FairGrad's default alpha = 1): the start is the solution
+    # (of the ridged equation: Gn holds the ridge), so Newton would only move it by rounding;
+    # where the clamp above bites, 1 + cos < 1e-15 and the member is stationary below anyway.
+    if not (T == 2 and p == 1.0):
+        w = _newton(Gn, w, p)
     # No positive solution without the ridge: some nonnegative v != 0 has G v = 0, i.e. zero is a
     # convex combination of the gradients (Pareto stationary). Return that null combination.
     stationary = (RIDGE * w.pow(1.0 + p) > STATIONARY).any(-1, keepdim=True)

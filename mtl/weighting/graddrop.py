@@ -42,13 +42,13 @@ in :func:`~mtl.weighting.gradient_weights` (its output is a direction, not weigh
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 
-from mtl.counter_rng import STREAM_GRADDROP, uniform
+from mtl.counter_rng import STREAM_GRADDROP, StepDraws
 from mtl.limits import Range
-from mtl.weighting.base import WeightingMethod
+from mtl.weighting.base import MethodContext, WeightingMethod
 from mtl.weighting.hparams import HParam
 
 
@@ -135,6 +135,10 @@ class GradDrop(WeightingMethod):
         r"\ \tilde g = \sum_t (\ell + (1-\ell) M_t) \odot \nabla_z L_t"
     )
 
+    def __init__(self, ctx: MethodContext, **params: Any) -> None:
+        super().__init__(ctx, **params)
+        self.draws: StepDraws | None = None  # U per step, many steps per call (a memo)
+
     def weights(
         self,
         losses: torch.Tensor,
@@ -149,5 +153,7 @@ class GradDrop(WeightingMethod):
         self, rep_grads: torch.Tensor, rep: torch.Tensor, step: int
     ) -> torch.Tensor:
         """GradDrop's combination ``[K, N, H]`` of ``rep_grads [K, T, N, H]`` at ``step``."""
-        u = uniform(self.ctx.seeds, STREAM_GRADDROP, step, rep.shape[-1])  # [K, H] float64
+        if self.draws is None or self.draws.n != rep.shape[-1]:
+            self.draws = StepDraws(self.ctx.seeds, STREAM_GRADDROP, rep.shape[-1])
+        u = self.draws(step)  # [K, H] float64: uniform(seeds, STREAM_GRADDROP, step, H)
         return graddrop_combine(rep_grads, rep, u.to(rep.device), self.params["leak"])

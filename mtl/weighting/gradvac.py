@@ -42,7 +42,7 @@ from typing import Any, ClassVar
 import torch
 
 from mtl.limits import Range
-from mtl.weighting.base import MethodContext, WeightingMethod
+from mtl.weighting.base import MethodContext, PendingMemo, WeightingMethod
 from mtl.weighting.hparams import HParam
 
 EPS = 1e-8
@@ -157,6 +157,17 @@ class GradVac(WeightingMethod):
         super().__init__(ctx, **params)
         self.beta: float = self.params["beta"]
         self.targets = torch.zeros(ctx.n_members, ctx.n_tasks, ctx.n_tasks, dtype=torch.float64)
+        self.memo = PendingMemo()
+
+    def _step(
+        self, grads: torch.Tensor, gram: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """:func:`gradvac_step` at the current targets, once per step's inputs."""
+        result: tuple[torch.Tensor, torch.Tensor] = self.memo.get(
+            (grads, gram),
+            lambda: gradvac_step(self.gram_of(grads, gram), self.targets, self.beta),
+        )
+        return result
 
     def weights(
         self,
@@ -166,7 +177,7 @@ class GradVac(WeightingMethod):
         gram: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Weights ``[K, T]`` on the original gradients for this step; losses are unused."""
-        w, _ = gradvac_step(self.gram_of(grads, gram), self.targets, self.beta)
+        w, _ = self._step(grads, gram)
         return w.to(grads.dtype)
 
     def after_step(
@@ -177,4 +188,5 @@ class GradVac(WeightingMethod):
     ) -> None:
         """Move the target cosines towards this step's cosines (the EMA)."""
         assert grads is not None, "GradVac learns from the gradients"
-        _, self.targets = gradvac_step(self.gram_of(grads, gram), self.targets, self.beta)
+        _, self.targets = self._step(grads, gram)
+        self.memo.clear()

@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 import torch
 
 from mtl.limits import Range
-from mtl.weighting.base import MethodContext, WeightingMethod
+from mtl.weighting.base import MethodContext, PendingMemo, WeightingMethod
 from mtl.weighting.hparams import HParam
 
 EPS = 1e-8
@@ -83,11 +83,20 @@ class MoCo(WeightingMethod):
         self.lambd = torch.full(
             (ctx.n_members, ctx.n_tasks), 1.0 / ctx.n_tasks, dtype=torch.float64
         )
+        self.memo = PendingMemo()
 
     def _pending(
         self, losses: torch.Tensor, grads: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(y', lambda')`` after this step, not applied."""
+        """``(y', lambda')`` after this step, not applied (computed once per step's inputs)."""
+        result: tuple[torch.Tensor, torch.Tensor] = self.memo.get(
+            (losses, grads), lambda: self._compute_pending(losses, grads)
+        )
+        return result
+
+    def _compute_pending(
+        self, losses: torch.Tensor, grads: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         p = self.params
         n = self.step + 1
         target = grads / (grads.norm(dim=-1, keepdim=True) + EPS) * losses.unsqueeze(-1)
@@ -133,3 +142,4 @@ class MoCo(WeightingMethod):
         assert grads is not None, "MoCo tracks the gradients"
         self.y, self.lambd = self._pending(losses, grads)
         self.step += 1
+        self.memo.clear()

@@ -114,8 +114,26 @@ def pcgrad_weights(
     order is ascending and the result deterministic. The direction is ``(w[..., None] *
     grads).sum(-2)``.
     """
+    if order is None and generator is None and gram is not None and gram.shape[-1] == 2:
+        return _two_tasks(gram).to(grads.dtype)
     C = pcgrad_coefficients(grads, order=order, generator=generator, gram=gram)
     return C.sum(-2).to(grads.dtype)
+
+
+def _two_tasks(G: torch.Tensor) -> torch.Tensor:
+    """:func:`pcgrad_weights` for two tasks from their Gram ``[..., 2, 2]``, in a few operations.
+
+    :func:`pcgrad_coefficients` with ``C = I``: the first visit is each task to itself (no
+    change), the second projects task ``i`` off ``j != i`` when ``G_ij < 0`` and ``G_jj > 0``,
+    with coefficient ``G_ij / G_jj``; so ``w_i = 1 - G_ji / G_ii`` where task ``j`` projects off
+    ``i``, else 1. The same arithmetic for finite Gram matrices (a non-finite one, of a member
+    that is diverging, may give other non-finite weights).
+    """
+    inner = torch.stack((G[..., 0, 1], G[..., 1, 0]), dim=-1)  # g_i . g_j, j the other task
+    norm2 = G.diagonal(dim1=-2, dim2=-1).flip(-1)  # |g_j|^2, j the other task
+    project = (inner < 0) & (norm2 > 0)
+    coef = torch.where(project, inner / torch.where(project, norm2, 1.0), 0.0)  # c_01, c_10
+    return 1.0 - coef.flip(-1)  # w_0 = 1 - c_10, w_1 = 1 - c_01
 
 
 class PCGrad(WeightingMethod):

@@ -20,10 +20,12 @@ and no Python loop over members is needed. ``uses_base_weights`` is False.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
-from mtl.counter_rng import STREAM_WEIGHTS, normal
-from mtl.weighting.base import WeightingMethod
+from mtl.counter_rng import STREAM_WEIGHTS, StepDraws
+from mtl.weighting.base import MethodContext, WeightingMethod
 
 
 class RLW(WeightingMethod):
@@ -47,6 +49,11 @@ class RLW(WeightingMethod):
         r"\quad \text{(new draw every step)}"
     )
 
+    def __init__(self, ctx: MethodContext, **params: Any) -> None:
+        super().__init__(ctx, **params)
+        # the draws, many steps per call (a memo of a pure function of the step, not state)
+        self.draws = StepDraws(ctx.seeds, STREAM_WEIGHTS, ctx.n_tasks, normal=True)
+
     def weights(
         self,
         losses: torch.Tensor,
@@ -55,5 +62,5 @@ class RLW(WeightingMethod):
         gram: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """``softmax(z) [K, T]``, ``z`` each member's draw for ``step``; losses, grads unused."""
-        z = normal(self.ctx.seeds, STREAM_WEIGHTS, step, self.ctx.n_tasks)  # [K, T] float64
+        z = self.draws(step)  # [K, T] float64: normal(seeds, STREAM_WEIGHTS, step, T)
         return torch.softmax(z, dim=-1).to(losses.dtype)

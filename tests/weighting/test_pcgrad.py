@@ -203,3 +203,14 @@ def test_method_class():
     w = PCGrad(make_ctx(K=3, T=2)).weights(torch.ones(3, 2), g, step=4)
     assert w.shape == (3, 2) and w.dtype == torch.float32
     torch.testing.assert_close(w, pcgrad_weights(g))
+
+
+def test_two_task_shortcut_equals_the_general_projection():
+    # with the Gram matrix given, two tasks take a shortcut; it must equal the general loop
+    g = torch.randn(40, 2, 6, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    g[:10, 1] = -0.5 * g[:10, 0]  # conflicting
+    g[10, 1] = 0.0  # a zero gradient
+    G = g @ g.mT
+    general = pcgrad_coefficients(g, gram=G).sum(-2)
+    assert torch.equal(pcgrad_weights(g, gram=G), general)
+    assert (general != 1.0).any()  # some members were projected
