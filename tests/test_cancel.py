@@ -71,10 +71,16 @@ def test_sweep_and_face_off_stop_too() -> None:
         )
     assert epochs.done == [1, 2]
     # a face-off stops inside its second population (the mixed population of static and the
-    # baselines, then GradDrop's own): nothing of it is returned
+    # baselines, then MGDA-UB's own: its weights read the representation's gradients, which a
+    # mixed population does not pass): nothing of it is returned
+    upper_bound = BASE.with_(
+        weighting=mtl.WeightingSpec(method="mgda", params=(("upper_bound", True),))
+    )
     stop, epochs = StopAfter(BASE.epochs + 1 + 4), Epochs()
     with pytest.raises(Cancelled):
-        face_off(BASE, ["static", "graddrop"], seeds=(0, 1), on_progress=epochs, should_stop=stop)
+        face_off(
+            upper_bound, ["static", "mgda"], seeds=(0, 1), on_progress=epochs, should_stop=stop
+        )
     assert epochs.done[-1] == BASE.epochs + 3
     assert len(epochs.done) == BASE.epochs + 3
 
