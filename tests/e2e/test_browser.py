@@ -3,6 +3,14 @@
 The server is started once for the module on a free port and always stopped. Its log and any
 failure screenshot go to pytest's temporary directory, never into the repository.
 
+One page serves the whole module: loading the default page costs 7-20 s here, far more than
+most checks. The tests run in the file's order, each from where the previous one left the page,
+ordered so that each finds what it needs. The alpha slider's test runs on the freshly loaded
+page, as before (twenty quick key presses); the sweep's test, two tests later, opens the default
+page again (a new session, alpha back at 0.5), so no later test depends on where alpha ended;
+the face-off, pin and headline-alpha tests follow it, and the shared link, which opens a session
+of its own, comes last. Each test first waits for the page to settle.
+
 If Chromium is missing or cannot start, the tests fail when the ``CI`` environment variable is
 set; locally they are skipped only when ``/usr/bin/chromium`` is not installed.
 """
@@ -34,20 +42,23 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture
-def page(
-    browser: Browser, server: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> Iterator[Page]:
+@pytest.fixture(scope="module")
+def shared_page(browser: Browser, server: str) -> Iterator[Page]:
+    """The module's one page, opened on the default run with its metrics and charts drawn."""
     page = browser.new_page(viewport={"width": 1400, "height": 1200})
     page.set_default_timeout(30_000)
-    page.goto(server, wait_until="domcontentloaded")
-    page.wait_for_selector(METRIC_VALUE, timeout=45_000)
-    page.wait_for_function(f"{CHARTS_DRAWN} >= 2", timeout=45_000)
+    open_default(page, server)
     yield page
+    page.close()
+
+
+@pytest.fixture
+def page(shared_page: Page, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """The shared page, with a screenshot in the test's temporary directory if the test fails."""
+    yield shared_page
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:
-        page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
-    page.close()
+        shared_page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
 
 
 def metric(page: Page, label: str) -> str:
@@ -59,6 +70,27 @@ def metric(page: Page, label: str) -> str:
 def settled(page: Page) -> None:
     """Wait until the script has finished its rerun (the status widget is gone)."""
     page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=30_000)
+
+
+def open_default(page: Page, server: str) -> None:
+    """Open the default page in a new session (what the alpha tests changed is forgotten)."""
+    page.goto(server, wait_until="domcontentloaded")
+    page.wait_for_selector(METRIC_VALUE, timeout=45_000)
+    page.wait_for_function(f"{CHARTS_DRAWN} >= 2", timeout=45_000)
+    settled(page)
+
+
+def commit_number(page: Page, key: str, value: int) -> None:
+    """Type ``value`` into the number box with widget key ``key`` and commit it (Enter)."""
+    box = page.locator(f".st-key-{key.replace('.', '-')} input")
+    box.fill(str(value))
+    box.press("Enter")
+    expect(box).to_have_value(str(value))
+    settled(page)
+
+
+def no_exception(page: Page) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0
 
 
 def test_page_renders_metrics_charts_and_no_exception(page: Page):
@@ -104,21 +136,8 @@ def test_switching_tabs_draws_the_tab_without_errors(page: Page):
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
-def commit_number(page: Page, key: str, value: int) -> None:
-    """Type ``value`` into the number box with widget key ``key`` and commit it (Enter)."""
-    box = page.locator(f".st-key-{key.replace('.', '-')} input")
-    box.fill(str(value))
-    box.press("Enter")
-    expect(box).to_have_value(str(value))
-    settled(page)
-
-
-def no_exception(page: Page) -> None:
-    assert page.locator('[data-testid="stException"]').count() == 0
-
-
-def test_a_small_sweep_draws_its_pareto_chart(page: Page):
-    settled(page)
+def test_a_small_sweep_draws_its_pareto_chart(page: Page, server: str):
+    open_default(page, server)  # alpha back at 0.5: the sweep holds the run on screen
     page.get_by_role("tab", name="Weight sweep").click()
     commit_number(page, "sweep.points", 5)
     commit_number(page, "sweep.seeds", 2)
@@ -164,22 +183,6 @@ def test_a_pinned_run_shows_in_the_pinned_tab(page: Page):
     no_exception(page)
 
 
-def test_a_shared_link_opens_the_same_run(page: Page, server: str):
-    cfg = mtl.preset("conflicting").with_(
-        epochs=40, seed=5, **{"weighting.weights": (0.8, 0.2), "data.angle": 120.0}
-    )
-    row = mtl.train(cfg).summary.iloc[0]
-    page.goto(f"{server}/?{urlencode(to_query(cfg))}", wait_until="domcontentloaded")
-    box = page.locator('[data-testid="stMetric"]').filter(
-        has=page.get_by_text("Test MSE", exact=True)
-    )
-    expect(box.locator(METRIC_VALUE)).to_have_text(f"{row['test_mse']:#.4g}", timeout=45_000)
-    assert metric(page, "Test accuracy") == f"{row['test_accuracy']:.1%}"
-    expect(page.get_by_role("spinbutton", name="Epochs")).to_have_value("40")
-    expect(page.get_by_text("was adjusted")).to_have_count(0)
-    no_exception(page)
-
-
 def test_the_headline_alpha_and_the_sidebars_follow_each_other(page: Page):
     """Beside the chart, alpha moves the sidebar's slider and retrains; and the other way."""
     settled(page)
@@ -203,4 +206,20 @@ def test_the_headline_alpha_and_the_sidebars_follow_each_other(page: Page):
     settled(page)
     assert "headline" not in page.url
     assert page.url.count("weighting.weights=") == 1
+    no_exception(page)
+
+
+def test_a_shared_link_opens_the_same_run(page: Page, server: str):
+    cfg = mtl.preset("conflicting").with_(
+        epochs=40, seed=5, **{"weighting.weights": (0.8, 0.2), "data.angle": 120.0}
+    )
+    row = mtl.train(cfg).summary.iloc[0]
+    page.goto(f"{server}/?{urlencode(to_query(cfg))}", wait_until="domcontentloaded")
+    box = page.locator('[data-testid="stMetric"]').filter(
+        has=page.get_by_text("Test MSE", exact=True)
+    )
+    expect(box.locator(METRIC_VALUE)).to_have_text(f"{row['test_mse']:#.4g}", timeout=45_000)
+    assert metric(page, "Test accuracy") == f"{row['test_accuracy']:.1%}"
+    expect(page.get_by_role("spinbutton", name="Epochs")).to_have_value("40")
+    expect(page.get_by_text("was adjusted")).to_have_count(0)
     no_exception(page)
