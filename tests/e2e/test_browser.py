@@ -126,9 +126,9 @@ def test_a_small_face_off_shows_its_table(page: Page):
     chosen = page.locator(".st-key-faceoff-methods")
     removable = chosen.get_by_role("button", name=re.compile("^Remove "))
     expect(removable).to_have_count(len(METHODS))  # every method by default
+    none_chosen = page.get_by_text("Choose at least one method.")  # drawn by the rerun
     chosen.get_by_role("button", name="Clear all").click()  # one rerun, not one per method
-    expect(removable).to_have_count(0)
-    page.wait_for_timeout(300)  # let the rerun the change asks for begin
+    expect(none_chosen).to_be_visible(timeout=30_000)
     settled(page)
     for name in ("static", "mgda"):
         label = METHODS[name].label
@@ -137,7 +137,8 @@ def test_a_small_face_off_shows_its_table(page: Page):
         page.get_by_role("option", name=label, exact=True).click()
         box.press("Escape")  # close the list (while open, the rest is hidden from roles)
         expect(chosen.get_by_role("button", name=f"Remove {label}")).to_be_visible()
-        page.wait_for_timeout(300)
+        expect(none_chosen).to_have_count(0, timeout=30_000)  # the first choice's rerun is over
+        page.wait_for_timeout(300)  # let the rerun the change asks for begin
         settled(page)
     expect(removable).to_have_count(2)
     commit_number(page, "faceoff.seeds", 2)
