@@ -1,6 +1,13 @@
 """Browser-test plumbing: one headless Chromium for the whole session (each test opens its own
-page or context in it), and each test's outcome exposed to
-fixtures (for failure screenshots)."""
+page or context in it), one ``streamlit run app.py`` server for the session (``server``), and
+each test's outcome exposed to fixtures (for failure screenshots).
+
+The server is shared by every browser-test file that runs in this process (with ``pytest -n``,
+each worker starts its own when its first such file needs it): starting one and loading its
+first page (imports, the first training) costs some 10 s. The files open their own pages, so
+they share only the server's caches. A file that needs a server of its own (other settings)
+defines its own ``server`` fixture.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +18,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from scripts.serve import CHROMIUM, CHROMIUM_ARGS
+from scripts.serve import CHROMIUM, CHROMIUM_ARGS, running_server
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -40,3 +47,10 @@ def browser() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The base URL of the session's ``streamlit run app.py`` (default settings)."""
+    with running_server(tmp_path_factory.mktemp("e2e-server")) as url:
+        yield url

@@ -1,6 +1,6 @@
 """Every tab in a real browser at a desktop and a phone width: a clean console, nothing too wide.
 
-Headless Chromium (Playwright) against one ``streamlit run app.py`` server for the module. For
+Headless Chromium (Playwright) against the session's ``streamlit run app.py`` server. For
 each viewport the default page is opened and every detail tab visited in turn; the test fails
 on any console message of type warning or error, on a request to another host (the page is
 self-contained: its icon, fonts and scripts come from the app's own server), on a page wider
@@ -10,13 +10,11 @@ to pytest's temporary directory, never into the repository.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
-from scripts.serve import running_server
 from ui.tabs import LABELS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
@@ -37,12 +35,6 @@ TOO_WIDE = """() => {
     return {page: document.documentElement.scrollWidth, width, wide};
 }"""
 """The page's scroll width, the viewport's width and the charts (boxes or drawings) beyond it."""
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with running_server(tmp_path_factory.mktemp("e2e-console")) as url:
-        yield url
 
 
 def settled(page: Page) -> None:

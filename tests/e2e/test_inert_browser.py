@@ -27,7 +27,6 @@ import pytest
 from playwright.sync_api import Browser, Page, Request, expect
 
 from scripts.serve import ROOT, _stop, free_port, wait_healthy
-from tests.e2e.test_browser import server  # noqa: F401  (fixture)
 from tests.test_inert import HOSTILE
 from tests.test_inert import _expected as one_line
 from ui.inert import WORD_JOINER
@@ -63,7 +62,7 @@ def _no_attacker_elements(tab: Page) -> None:
         assert tab.locator(f'img[src*="{host}"]').count() == 0, host
 
 
-def test_a_hostile_link_shows_its_markdown_as_text(browser: Browser, server: str):  # noqa: F811
+def test_a_hostile_link_shows_its_markdown_as_text(browser: Browser, server: str):
     tab = browser.new_page(viewport={"width": 1400, "height": 1200})
     requests = _record_attacker_requests(tab)
     query = urlencode({"epochs": ATTACK, f"{LINK}{IMAGE}": "1", "weighting.method": ATTACK})

@@ -1,7 +1,7 @@
 """The Learn mode in a real browser, at a desktop and a phone width: every step's button sets the
 page up, its paragraph appears, the console stays clean and nothing is wider than the screen.
 
-One ``streamlit run app.py`` server and one page for the module: the desktop pass walks the five
+The session's ``streamlit run app.py`` server and one page: the desktop pass walks the five
 steps (training each step's runs, sweep and tuned face-off once), then the page is resized to a
 phone and walks them again from the server's cache. Console messages are judged as in
 :mod:`tests.e2e.test_console` (its list of messages from outside the app), and widths with its
@@ -12,14 +12,12 @@ layout), and to pytest's temporary directory when a check fails; never into the 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
-from scripts.serve import running_server
-from tests.e2e.test_console import TOO_WIDE, VIEWPORTS, app_messages, settled
+from tests.e2e.test_console import TOO_WIDE, VIEWPORTS, settled, warnings_and_errors
 from ui.learn_steps import STEPS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -32,12 +30,6 @@ OPENING: tuple[str, ...] = (
     "Each of the 3 methods",
 )
 """How each step's paragraph of figures begins (the figures themselves are the AppTest's)."""
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with running_server(tmp_path_factory.mktemp("e2e-learn")) as url:
-        yield url
 
 
 def walk(
@@ -58,7 +50,7 @@ def walk(
         if step.tab is not None:
             tab = page.get_by_role("tab", name=step.tab, exact=True)
             expect(tab).to_have_attribute("aria-selected", "true")
-        logged = app_messages(messages)
+        logged = warnings_and_errors(messages)
         messages.clear()
         if logged:
             problems[f"{viewport} {step.label}: console"] = logged
@@ -91,8 +83,8 @@ def test_the_learn_path_at_desktop_and_phone(browser: Browser, server: str, tmp_
         page.locator(".st-key-learn-on").get_by_text("Learn: five steps").click()
         expect(page.locator(".st-key-learn-panel")).to_be_visible()
         settled(page)
-        if app_messages(messages):
-            problems["opening the panel: console"] = app_messages(messages)
+        if warnings_and_errors(messages):
+            problems["opening the panel: console"] = warnings_and_errors(messages)
         for viewport, size in VIEWPORTS.items():
             page.set_viewport_size(size)
             problems |= walk(page, viewport, shots, messages)
