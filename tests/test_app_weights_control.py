@@ -120,3 +120,24 @@ def test_every_method_has_a_meaning_that_matches_its_declaration(method: str):
     kind = weights_control.meaning(method)
     assert (kind == "none") == (not cls.uses_base_weights)
     assert (kind == "preference") == (cls.uses_base_weights and cls.preference)
+
+
+def test_a_stale_headline_value_does_not_pull_the_sidebar_back():
+    # Quick presses on the sidebar: a rerun replaces one that had set the headline slider to
+    # 0.51 before the browser drew it, so the request still carries the headline's old 0.5
+    # beside the sidebar's new 0.52. That old value is not a move of the headline.
+    at = new_app()
+    at.slider(key=SIDEBAR).set_value(0.51).run()
+    assert at.slider(key=HEADLINE).value == 0.51
+    at.slider(key=SIDEBAR).set_value(0.52)
+    at.slider(key=HEADLINE).set_value(0.5)  # what the browser had not yet redrawn
+    at.run()
+    assert at.slider(key=SIDEBAR).value == at.slider(key=HEADLINE).value == 0.52
+    assert trained(at).weighting.weights[0] == pytest.approx(0.52)
+    # the headline moved to the very value it showed before (the sidebar left alone): a move
+    at.slider(key=HEADLINE).set_value(0.51).run()
+    at.slider(key=HEADLINE).set_value(0.52).run()
+    at.slider(key=SIDEBAR).set_value(0.6).run()
+    at.slider(key=HEADLINE).set_value(0.52).run()
+    assert at.slider(key=SIDEBAR).value == at.slider(key=HEADLINE).value == 0.52
+    assert trained(at).weighting.weights[0] == pytest.approx(0.52)

@@ -10,6 +10,15 @@ Streamlit cannot draw two widgets with one key, so the headline's controls have 
 - headline -> sidebar: the headline widget's ``on_change`` callback writes the sidebar's key
   (callbacks run before the rerun, so the sidebar draws, and the run trains, the new value).
 
+One report is not a move: quick presses on the sidebar start a rerun that replaces one which had
+already set the headline's key to the new value but not yet had it drawn, so the browser's
+request carries the headline's old value beside the sidebar's new one, and Streamlit calls the
+headline's ``on_change`` for that difference. Copied back, it pulled the sidebar to where it
+had been. So the callback ignores a headline value that is exactly the one :func:`_mirror` last
+overwrote while the sidebar's own value changed in the same request (compared with the value
+the headline was last set to follow); a real move of the headline comes with the sidebar
+unchanged, and a value other than the overwritten one is a move anyway.
+
 The sidebar's keys stay the only state the configuration, links and pins read: the URL is written
 from the trained configuration (:mod:`ui.links`), so it gets no parameter from these widgets.
 
@@ -41,6 +50,9 @@ SIDEBAR: dict[str, str] = {
     **{key: f"weighting.weights.{task}" for task, key in WEIGHTS.items()},
 }
 """Headline key -> the sidebar key it mirrors."""
+OVERWRITTEN = "headline.overwritten"
+"""Session key: headline key -> the value :func:`_mirror` last replaced (the browser may still
+show it) and the sidebar's value it was replaced with."""
 
 
 def meaning(method: str) -> str:
@@ -59,15 +71,37 @@ def meaning(method: str) -> str:
 
 
 def _to_sidebar(key: str) -> None:
-    """``on_change`` of a headline control: write its value into the sidebar's control."""
-    st.session_state[SIDEBAR[key]] = st.session_state[key]
+    """``on_change`` of a headline control: write its value into the sidebar's control.
+
+    Not when the report is stale (see the module): the value is the one :func:`_mirror` last
+    overwrote and the sidebar's value is no longer the one it then followed.
+    """
+    value, sidebar = st.session_state[key], SIDEBAR[key]
+    replaced = st.session_state.get(OVERWRITTEN, {}).get(key)
+    if replaced is not None:
+        old, followed = replaced
+        if value == old and st.session_state.get(sidebar) != followed:
+            return  # the browser had not drawn the mirrored value yet: the sidebar moved
+    st.session_state[sidebar] = value
 
 
 def _mirror(key: str) -> None:
-    """Show the sidebar's value in the headline control ``key`` (before it is drawn)."""
+    """Show the sidebar's value in the headline control ``key`` (before it is drawn).
+
+    Remembers the value it replaces (what the browser shows until it draws the new one) with
+    the sidebar's value, for :func:`_to_sidebar`.
+    """
     sidebar = SIDEBAR[key]
-    if sidebar in st.session_state and st.session_state.get(key) != st.session_state[sidebar]:
-        st.session_state[key] = st.session_state[sidebar]
+    if sidebar not in st.session_state:
+        return
+    target = st.session_state[sidebar]
+    overwritten = dict(st.session_state.get(OVERWRITTEN, {}))
+    if st.session_state.get(key) != target:
+        overwritten[key] = (st.session_state.get(key), target)
+        st.session_state[key] = target
+    else:
+        overwritten.pop(key, None)  # the browser reported the value it is to show: in step
+    st.session_state[OVERWRITTEN] = overwritten
 
 
 def label(method: str, task: str | None = None) -> str:
