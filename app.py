@@ -25,7 +25,7 @@ import streamlit as st
 from streamlit.errors import FragmentHandledException
 
 import mtl
-from ui import keys, learn, links, memory, pins, run, runtime, sidebar, views
+from ui import keys, learn, links, memory, pins, run, runtime, sidebar, views, weights_control
 from ui.wording import config_problem
 
 # Where unexpected errors go, with their traceback: the server's standard error. (A comment, not
@@ -54,6 +54,7 @@ def main() -> None:
     """The page's script: sidebar -> configuration -> cached training -> views."""
     runtime.setup_runtime()
     runtime.freeze_long_lived()  # from the second run on: keep full GCs cheap (see there)
+    weights_control.note_run_start()  # tells the next request's headline callback a stale value
 
     links.read_link()  # a session's first run: the URL fills the controls
     outcome = sidebar.render()

@@ -10,14 +10,16 @@ Streamlit cannot draw two widgets with one key, so the headline's controls have 
 - headline -> sidebar: the headline widget's ``on_change`` callback writes the sidebar's key
   (callbacks run before the rerun, so the sidebar draws, and the run trains, the new value).
 
-One report is not a move: quick presses on the sidebar start a rerun that replaces one which had
-already set the headline's key to the new value but not yet had it drawn, so the browser's
-request carries the headline's old value beside the sidebar's new one, and Streamlit calls the
-headline's ``on_change`` for that difference. Copied back, it pulled the sidebar to where it
-had been. So the callback ignores a headline value that is exactly the one :func:`_mirror` last
-overwrote while the sidebar's own value changed in the same request (compared with the value
-the headline was last set to follow); a real move of the headline comes with the sidebar
-unchanged, and a value other than the overwritten one is a move anyway.
+Not every reported change is a move. Each run sets the headline's key to the sidebar's value,
+but the browser draws it only when that part of the page arrives; quick presses on the sidebar
+replace runs before then, so a request can carry the sidebar's new value beside a headline
+value the browser still shows from earlier (any value since it last drew the latest one).
+Streamlit calls the headline's ``on_change`` for that difference, and copying it back pulled
+the sidebar to where it had been: twenty quick presses could end where they began. So
+:func:`_to_sidebar` ignores a headline value the browser may merely be showing
+(:data:`SHOWN`) when the sidebar's own value changed in the same request (against its value at
+the last run's start, :data:`SIDEBAR_AT_START`). A move of the headline comes with the sidebar
+unchanged, and is copied whatever its value.
 
 The sidebar's keys stay the only state the configuration, links and pins read: the URL is written
 from the trained configuration (:mod:`ui.links`), so it gets no parameter from these widgets.
@@ -50,9 +52,11 @@ SIDEBAR: dict[str, str] = {
     **{key: f"weighting.weights.{task}" for task, key in WEIGHTS.items()},
 }
 """Headline key -> the sidebar key it mirrors."""
-OVERWRITTEN = "headline.overwritten"
-"""Session key: headline key -> the value :func:`_mirror` last replaced (the browser may still
-show it) and the sidebar's value it was replaced with."""
+SHOWN = "headline.shown"
+"""Session key: headline key -> (the values the browser may still show in it, the latest value
+:func:`_mirror` set): reset once the browser reports that latest value."""
+SIDEBAR_AT_START = "headline.sidebar_at_start"
+"""Session key: sidebar key -> its value when the last run started (:func:`note_run_start`)."""
 
 
 def meaning(method: str) -> str:
@@ -70,38 +74,53 @@ def meaning(method: str) -> str:
     return "initial"
 
 
+def note_run_start() -> None:
+    """Remember the sidebar's weight values as this run starts, i.e. after this request.
+
+    The next request's :func:`_to_sidebar` compares the sidebar's values with these to tell
+    whether the sidebar moved in that request. Called first thing in every run.
+    """
+    st.session_state[SIDEBAR_AT_START] = {
+        sidebar: st.session_state.get(sidebar) for sidebar in SIDEBAR.values()
+    }
+
+
 def _to_sidebar(key: str) -> None:
     """``on_change`` of a headline control: write its value into the sidebar's control.
 
-    Not when the report is stale (see the module): the value is the one :func:`_mirror` last
-    overwrote and the sidebar's value is no longer the one it then followed.
+    Not when the value is one the browser may merely still show while the sidebar moved in the
+    same request (see the module).
     """
     value, sidebar = st.session_state[key], SIDEBAR[key]
-    replaced = st.session_state.get(OVERWRITTEN, {}).get(key)
-    if replaced is not None:
-        old, followed = replaced
-        if value == old and st.session_state.get(sidebar) != followed:
-            return  # the browser had not drawn the mirrored value yet: the sidebar moved
+    shown = st.session_state.get(SHOWN, {}).get(key)
+    moved = st.session_state.get(sidebar) != st.session_state.get(SIDEBAR_AT_START, {}).get(sidebar)
+    if shown is not None and moved and (value in shown[0] or value == shown[1]):
+        return  # not drawn yet: the request's headline value is an old one
     st.session_state[sidebar] = value
 
 
 def _mirror(key: str) -> None:
     """Show the sidebar's value in the headline control ``key`` (before it is drawn).
 
-    Remembers the value it replaces (what the browser shows until it draws the new one) with
-    the sidebar's value, for :func:`_to_sidebar`.
+    Keeps :data:`SHOWN` up to date for :func:`_to_sidebar`: the values the browser may show
+    until it draws the one set here (in order: once it reports the latest, none older).
     """
     sidebar = SIDEBAR[key]
     if sidebar not in st.session_state:
         return
-    target = st.session_state[sidebar]
-    overwritten = dict(st.session_state.get(OVERWRITTEN, {}))
-    if st.session_state.get(key) != target:
-        overwritten[key] = (st.session_state.get(key), target)
+    target, current = st.session_state[sidebar], st.session_state.get(key)
+    pending = dict(st.session_state.get(SHOWN, {}))
+    earlier, latest = pending.get(key, ((), None))
+    if current == latest:
+        earlier = ()  # the browser drew the latest value set: nothing older can show again
+    elif latest is not None:
+        earlier = (*earlier, latest)  # set but maybe never drawn, or drawn after this request
+    if current != target:
+        pending[key] = ((*earlier, current), target)
         st.session_state[key] = target
-    else:
-        overwritten.pop(key, None)  # the browser reported the value it is to show: in step
-    st.session_state[OVERWRITTEN] = overwritten
+    elif not earlier:
+        pending.pop(key, None)  # in step
+    st.session_state[SHOWN] = pending
 
 
 def label(method: str, task: str | None = None) -> str:

@@ -194,13 +194,12 @@ def test_the_headline_alpha_and_the_sidebars_follow_each_other(page: Page):
 
 
 def test_moving_the_alpha_slider_retrains_and_updates_the_metrics(page: Page, server: str):
-    """Twenty key presses on the sidebar's alpha: the page retrains and shows new metrics.
+    """Twenty quick key presses on the sidebar's alpha: the page retrains and shows new metrics.
 
-    In a session of its own, as the test was written for. Run on the first session of a cold
-    server instead, it failed three times in four (alpha back at 0.5, the headline's slider at an
-    intermediate value), probably a race in the page's two-way alpha sync
-    (:mod:`ui.weights_control`): a rerun that supersedes an intermediate one carries the
-    headline slider's stale value, which its ``on_change`` copies back into the sidebar.
+    And every press counts once the reruns are over: both sliders and the run at 0.7. (Before
+    :mod:`ui.weights_control` told a stale headline value from a move, a rerun replacing an
+    unfinished one carried the headline slider's old value back into the sidebar, and alpha
+    often ended at 0.5 with the headline slider somewhere between.)
     """
     open_default(page, server)
     before = metric(page, "Test MSE")
@@ -222,6 +221,9 @@ def test_moving_the_alpha_slider_retrains_and_updates_the_metrics(page: Page, se
     )
     settled(page)
     assert metric(page, "Test MSE") != before
+    expect(thumb).to_have_value("0.7")
+    expect(page.locator(".st-key-headline-alpha input[type='range']")).to_have_value("0.7")
+    expect(page.get_by_text("Weights in force: regression 0.7, classification 0.3")).to_be_visible()
     assert page.evaluate(CHARTS_DRAWN) >= 2
     assert page.locator('[data-testid="stException"]').count() == 0
 
