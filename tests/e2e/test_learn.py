@@ -49,7 +49,8 @@ def walk(
         settled(page)
         if step.tab is not None:
             tab = page.get_by_role("tab", name=step.tab, exact=True)
-            expect(tab).to_have_attribute("aria-selected", "true")
+            # the step's rerun selects it; on a busy machine that can take more than 5 s
+            expect(tab).to_have_attribute("aria-selected", "true", timeout=30_000)
         logged = warnings_and_errors(messages)
         messages.clear()
         if logged:
