@@ -48,19 +48,14 @@ def uniform(seeds: torch.Tensor, stream: int, counter: int, n: int) -> torch.Ten
         counter: e.g. the epoch or step, so each call gets fresh numbers.
         n: how many numbers per member.
     """
-    key = _mix((seeds.to(torch.int64) & _MASK32) ^ _mix(torch.tensor(stream & _MASK32)))
-    key = _mix(key ^ _mix(torch.tensor(counter & _MASK32)))
-    index = torch.arange(n, dtype=torch.int64)
-    bits = _mix(_mix(key.unsqueeze(-1) ^ index) ^ 0x9E3779B9)
-    return (bits.to(torch.float64) + 0.5) / 2.0**32
+    return uniform_steps(seeds, stream, counter, 1, n)[0]
 
 
 def uniform_steps(seeds: torch.Tensor, stream: int, first: int, count: int, n: int) -> torch.Tensor:
     """:func:`uniform` for the counters ``first`` to ``first + count - 1``: ``[count, K, n]``.
 
-    Row ``c`` holds exactly the integers ``uniform(seeds, stream, first + c, n)`` hashes (the
-    same mixer, broadcast over a counter axis), so the draws agree with it (to the last bit
-    here); one call serves many steps, which is what makes per-step draws cheap.
+    Row ``c`` is ``uniform(seeds, stream, first + c, n)`` (which is this with one counter); one
+    call serves many steps, which is what makes per-step draws cheap.
     """
     key = _mix((seeds.to(torch.int64) & _MASK32) ^ _mix(torch.tensor(stream & _MASK32)))
     counters = torch.arange(first, first + count, dtype=torch.int64) & _MASK32
