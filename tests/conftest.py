@@ -12,9 +12,52 @@ the tests check do not depend on it (the engine's small tensors run on one threa
 
 from __future__ import annotations
 
+import json
+import math
 import os
+from pathlib import Path
 
+import pytest
 import torch
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
     torch.set_num_threads(1)
+
+
+DURATIONS = Path(__file__).with_name("durations.json")
+"""Seconds each test file took in a recorded run (``scripts/test_durations.py`` writes it)."""
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: one worker per core, and one more.
+
+    A worker is not always computing: the browser tests wait on a ``streamlit run`` server and
+    Chromium (other processes), the cancellation tests watch a server sit idle, the page tests
+    poll their script's thread. On this 2-core machine two workers kept the cores about 75% busy
+    over a run; a third fills the gaps. ``PYTEST_XDIST_AUTO_NUM_WORKERS`` still decides when set.
+    """
+    chosen = os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS")
+    if chosen and chosen.isdigit():
+        return int(chosen)
+    return (os.cpu_count() or 1) + 1
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Schedule the longest test files first: a run must not end on one worker's long file.
+
+    ``--dist loadfile`` hands out whole files in the order of the collection (pyproject turns off
+    xdist's own order, by number of tests, which put the long browser files, a few tests each,
+    last). Files are ordered by their time in ``durations.json``, longest first; a file it does
+    not know comes first of all (its cost is unknown). Tests keep their order within a file.
+    """
+    try:
+        seconds: dict[str, float] = json.loads(DURATIONS.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    root = config.rootpath
+
+    def cost(item: pytest.Item) -> float:
+        path = item.path.relative_to(root).as_posix()
+        return seconds.get(path, math.inf)
+
+    items.sort(key=cost, reverse=True)  # stable: a file's tests stay in their order
