@@ -156,9 +156,9 @@ class MixedMethod(WeightingMethod):
         self.after_steps = [i for i, (_, s) in enumerate(self.groups) if _has(s, "after_step")]
         """The indices of the groups with an ``after_step`` of their own."""
         self.sizes = [m.stop - m.start for m, _ in self.groups]
-        """Each group's member count: ``tensor.split(self.sizes)`` gives every group's slice in
-        one call, cheaper than slicing group by group (a dozen members' arithmetic costs about
-        as much as indexing them)."""
+        """Each group's member count: ``torch.split(tensor, self.sizes)`` gives every group's
+        slice in one call, cheaper than slicing group by group (a dozen members' arithmetic
+        costs about as much as indexing them)."""
         self.epoch_ends = [(m, s) for m, s in self.groups if _has(s, "epoch_end")]
         ones = torch.zeros(ctx.n_members, 1, dtype=torch.bool)
         for m, sub in self.groups:  # the default head weights: ones for these, else the weights
@@ -173,11 +173,15 @@ class MixedMethod(WeightingMethod):
         gram: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Each group's weights from its slice, concatenated in member order (float32)."""
-        grams = gram.split(self.sizes) if gram is not None else [None] * len(self.groups)
+        grams = torch.split(gram, self.sizes) if gram is not None else [None] * len(self.groups)
         parts = [
             sub.weights(group_losses, group_grads, step, gram=g if sub.kind == "gradient" else None)
             for (_, sub), group_losses, group_grads, g in zip(
-                self.groups, losses.split(self.sizes), grads.split(self.sizes), grams, strict=True
+                self.groups,
+                torch.split(losses, self.sizes),
+                torch.split(grads, self.sizes),
+                grams,
+                strict=True,
             )
         ]
         return torch.cat([p if p.dtype == torch.float32 else p.to(torch.float32) for p in parts])
@@ -253,9 +257,9 @@ class MixedMethod(WeightingMethod):
         gram: torch.Tensor | None = None,
     ) -> None:
         """Pass each group (that has the hook) its slice of the step's inputs."""
-        group_losses = losses.split(self.sizes)
-        group_grads = None if grads is None else grads.split(self.sizes)
-        grams = None if gram is None else gram.split(self.sizes)
+        group_losses = torch.split(losses, self.sizes)
+        group_grads = None if grads is None else torch.split(grads, self.sizes)
+        grams = None if gram is None else torch.split(gram, self.sizes)
         for i in self.after_steps:
             sub = self.groups[i][1]
             sub.after_step(
