@@ -676,22 +676,58 @@ def _evaluate(trainer: _Trainer, split: Split) -> tuple[np.ndarray, np.ndarray]:
     return mse.numpy().astype(float), accuracy.numpy().astype(float)
 
 
-def _means(group: pd.DataFrame, split: str) -> dict[str, float]:
-    return {
-        "mse": float(group[f"{split}_mse"].mean()),
-        "accuracy": float(group[f"{split}_accuracy"].mean()),
-    }
+def _mean(values: np.ndarray) -> float:
+    """The mean of ``values`` without the NaN ones (NaN when all are), as ``Series.mean``.
+
+    pandas' arithmetic (NaN set to 0, the whole array summed, divided by the count), so the
+    same float as the frame's mean.
+    """
+    nan = np.isnan(values)
+    count = values.size - int(nan.sum())
+    if count == 0:
+        return math.nan
+    return float(np.where(nan, 0.0, values).sum() / count)
 
 
-def _pick(by_lr: dict[float, pd.DataFrame], score: Any) -> float:
-    """The rate with the highest ``score(group)``; rates with a diverged seed come last."""
+class _Figures:
+    """A tuned face-off's summary as arrays: the selection's arithmetic on row positions.
 
-    def key(lr: float) -> tuple[int, float]:
-        group = by_lr[lr]
-        value = score(group)
-        return (int(not group["diverged"].any()), value if math.isfinite(value) else -math.inf)
+    Choosing each of a face-off's few dozen methods and α's rate from its 4 rates x 3 seeds
+    with a frame per group (``groupby``, column means) cost about 0.1 s, a few percent of
+    the whole face-off (``bench/bench_tuned.py``); on arrays it is a few milliseconds. The
+    means are :func:`_mean`, the frame's floats.
+    """
 
-    return max(by_lr, key=key)
+    def __init__(self, summary: pd.DataFrame) -> None:
+        self.columns = {
+            column: summary[column].to_numpy(dtype=float)
+            for column in ("alpha", "lr", "val_mse", "val_accuracy", "test_mse", "test_accuracy")
+        }
+        self.method = summary["method"].to_numpy(dtype=object)
+        self.diverged = summary["diverged"].to_numpy(dtype=bool)
+
+    def by_lr(self, rows: np.ndarray) -> dict[float, np.ndarray]:
+        """``rows`` (positions) split by learning rate, the rates ascending."""
+        lrs = self.columns["lr"][rows]
+        return {float(lr): rows[lrs == lr] for lr in np.unique(lrs)}
+
+    def means(self, rows: np.ndarray, split: str) -> dict[str, float]:
+        """The mean MSE and accuracy of ``rows`` on ``split`` (``"val"`` or ``"test"``)."""
+        return {
+            "mse": _mean(self.columns[f"{split}_mse"][rows]),
+            "accuracy": _mean(self.columns[f"{split}_accuracy"][rows]),
+        }
+
+    def pick(self, by_lr: dict[float, np.ndarray], score: Any) -> float:
+        """The rate with the highest ``score(rows)``; rates with a diverged seed come last."""
+
+        def key(lr: float) -> tuple[int, float]:
+            rows = by_lr[lr]
+            value = score(rows)
+            ok = not self.diverged[rows].any()
+            return (int(ok), value if math.isfinite(value) else -math.inf)
+
+        return max(by_lr, key=key)
 
 
 def _tuned_outcome(
@@ -704,40 +740,38 @@ def _tuned_outcome(
     start: float,
 ) -> TunedFaceOff:
     """Selection, intervals, grouping and the front from every member's figures."""
-    sweep = summary[summary["method"] == FRONT]
-
-    def by_lr(frame: pd.DataFrame) -> dict[float, pd.DataFrame]:
-        return {float(lr): g for lr, g in frame.groupby("lr", sort=True)}
-
-    reg_alone = by_lr(sweep[sweep["alpha"] == 1.0])
-    cls_alone = by_lr(sweep[sweep["alpha"] == 0.0])
-    reg_lr = _pick(reg_alone, lambda g: -g["val_mse"].mean())
-    cls_lr = _pick(cls_alone, lambda g: g["val_accuracy"].mean())
+    fig = _Figures(summary)
+    alpha = fig.columns["alpha"]
+    sweep = np.flatnonzero(fig.method == FRONT)
+    reg_alone = fig.by_lr(sweep[alpha[sweep] == 1.0])
+    cls_alone = fig.by_lr(sweep[alpha[sweep] == 0.0])
+    reg_lr = fig.pick(reg_alone, lambda rows: -fig.means(rows, "val")["mse"])
+    cls_lr = fig.pick(cls_alone, lambda rows: fig.means(rows, "val")["accuracy"])
     val_base = {
-        "mse": float(reg_alone[reg_lr]["val_mse"].mean()),
-        "accuracy": float(cls_alone[cls_lr]["val_accuracy"].mean()),
+        "mse": fig.means(reg_alone[reg_lr], "val")["mse"],
+        "accuracy": fig.means(cls_alone[cls_lr], "val")["accuracy"],
     }
     base = {
-        "mse": float(reg_alone[reg_lr]["test_mse"].mean()),
-        "accuracy": float(cls_alone[cls_lr]["test_accuracy"].mean()),
+        "mse": fig.means(reg_alone[reg_lr], "test")["mse"],
+        "accuracy": fig.means(cls_alone[cls_lr], "test")["accuracy"],
     }
 
-    def val_score(g: pd.DataFrame) -> float:
-        return delta_m(_means(g, "val"), val_base, OBJECTIVES)
+    def val_score(rows: np.ndarray) -> float:
+        return delta_m(fig.means(rows, "val"), val_base, OBJECTIVES)
 
-    def chosen(frame: pd.DataFrame) -> tuple[float, pd.DataFrame]:
-        groups = by_lr(frame)
-        lr = _pick(groups, val_score)
+    def chosen(rows: np.ndarray) -> tuple[float, np.ndarray]:
+        groups = fig.by_lr(rows)
+        lr = fig.pick(groups, val_score)
         return lr, groups[lr]
 
     # the tuned static front
     front_rows = []
-    for alpha, frame in sweep.groupby("alpha", sort=True):
-        lr, g = chosen(frame)
-        means = _means(g, "test")
+    for a in np.unique(alpha[sweep]):
+        lr, g = chosen(sweep[alpha[sweep] == a])
+        means = fig.means(g, "test")
         front_rows.append(
             {
-                "alpha": float(alpha),
+                "alpha": float(a),
                 "lr": lr,
                 "mse_mean": means["mse"],
                 "accuracy_mean": means["accuracy"],
@@ -753,16 +787,18 @@ def _tuned_outcome(
     table_rows = []
     per_seed: dict[str, list[float]] = {}
     for method in methods:
-        lr, g = chosen(summary[summary["method"] == method])
+        lr, g = chosen(np.flatnonzero(fig.method == method))
+        test_mse = [float(v) for v in fig.columns["test_mse"][g]]
+        test_acc = [float(v) for v in fig.columns["test_accuracy"][g]]
         dms = [
             delta_m({"mse": m, "accuracy": a}, base, OBJECTIVES)
             if math.isfinite(m) and math.isfinite(a)
             else math.nan
-            for m, a in zip(g["test_mse"], g["test_accuracy"], strict=True)
+            for m, a in zip(test_mse, test_acc, strict=True)
         ]
         per_seed[method] = dms
-        mse = bounded(t_interval(list(g["test_mse"]), LEVEL), 0.0, math.inf)
-        acc = bounded(t_interval(list(g["test_accuracy"]), LEVEL), 0.0, 1.0)
+        mse = bounded(t_interval(test_mse, LEVEL), 0.0, math.inf)
+        acc = bounded(t_interval(test_acc, LEVEL), 0.0, 1.0)
         dm = t_interval(dms, LEVEL)
         table_rows.append(
             {
@@ -781,7 +817,7 @@ def _tuned_outcome(
                 "delta_m_hi": dm[2],
                 "delta_m_sd": float(np.nanstd(dms, ddof=1)) if len(dms) > 1 else math.nan,
                 "cost": population_seconds(face_off_config(cfg, method), n, shape) / static_seconds,
-                "diverged": int(g["diverged"].sum()),
+                "diverged": int(fig.diverged[g].sum()),
             }
         )
     table = pd.DataFrame(table_rows).sort_values("delta_m", ascending=False, na_position="last")
@@ -806,9 +842,8 @@ def _tuned_outcome(
     table["group"] = groups
     table["p_value"] = p_values
     table["seeds_needed"] = needed
-    table["front"] = [
-        front_position(row, front[front["pareto"]]) for row in table.itertuples(index=False)
-    ]
+    pareto = front[front["pareto"]]
+    table["front"] = [front_position(row, pareto) for row in table.itertuples(index=False)]
     return TunedFaceOff(
         table=table,
         front=front,

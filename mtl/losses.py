@@ -45,18 +45,24 @@ def huber(pred: torch.Tensor, target: torch.Tensor, delta: float = 1.0) -> torch
 def _per_sample_ce(
     logits: torch.Tensor, target: torch.Tensor, label_smoothing: float = 0.0
 ) -> torch.Tensor:
-    """Cross-entropy per sample ``[K, N]``.
+    """Cross-entropy per sample ``[K, N]``, ``F.cross_entropy``'s values bit for bit.
 
-    One ``F.cross_entropy`` call on the ``[K, C, N]`` view (members as the batch, samples as the
-    spatial dimension), several times faster than flattening to ``[K * N, C]``.
+    The arithmetic of ``F.cross_entropy(..., reduction="none", label_smoothing=eps)`` written
+    out on the ``[K, C, N]`` view (members as the batch, samples as the spatial dimension):
+    ``logp = log_softmax`` over the classes, the target's ``-logp`` (what ``nll_loss`` takes),
+    and with smoothing ``(1 - eps) * nll + (-sum_c logp_c) * (eps / C)``, the same operations
+    in the same order, so the same floats (``tests/test_losses.py``). Written out because the
+    fused call spends most of its time in ``nll_loss2d`` and its backward on these shapes: the
+    gather and a sum over the C classes are about twice as fast at a face-off's hundreds of
+    members (``bench/bench_tuned.py``) and no slower at a dozen.
     """
-    k, n, _ = logits.shape
-    return F.cross_entropy(
-        logits.transpose(1, 2),
-        target.expand(k, n),
-        reduction="none",
-        label_smoothing=label_smoothing,
-    )
+    k, n, c = logits.shape
+    logp = logits.transpose(1, 2).log_softmax(1)  # [K, C, N]
+    nll = -logp.gather(1, target.expand(k, n).unsqueeze(1)).squeeze(1)  # [K, N]
+    if label_smoothing == 0.0:
+        return nll
+    smooth = -logp.sum(1)  # [K, N]
+    return (1 - label_smoothing) * nll + smooth * (label_smoothing / c)
 
 
 def cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -52,6 +52,29 @@ def test_classification_losses_match_functional(batch, name):
         assert ours[k].item() == pytest.approx(expected.item(), rel=1e-6)
 
 
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+@pytest.mark.parametrize("shape", [(3, 17, 4), (40, 150, 2)])
+def test_cross_entropy_is_the_fused_call_bit_for_bit(smoothing, shape):
+    """The written-out cross-entropy gives F.cross_entropy's floats, values and gradients.
+
+    Training trajectories were recorded with the fused call: the written-out arithmetic must
+    not move them by a rounding (the second shape is a face-off's 2 classes over many rows).
+    """
+    k, n, c = shape
+    g = torch.Generator().manual_seed(1)
+    logits = (torch.randn(k, n, c, generator=g) * 3).requires_grad_()
+    y = torch.randint(0, c, (n,), generator=g)
+    ours = losses._per_sample_ce(logits, y, label_smoothing=smoothing)
+    fused = F.cross_entropy(
+        logits.transpose(1, 2), y.expand(k, n), reduction="none", label_smoothing=smoothing
+    )
+    assert torch.equal(ours, fused)
+    upstream = torch.rand(k, n, generator=g)
+    (g_ours,) = torch.autograd.grad(ours, logits, upstream)
+    (g_fused,) = torch.autograd.grad(fused, logits, upstream)
+    assert torch.equal(g_ours, g_fused)
+
+
 def test_focal_loss_by_hand_and_reduces_to_ce(batch):
     logits, y = batch["logits"], batch["y_cls"]
     gamma = 2.0

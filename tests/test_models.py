@@ -137,3 +137,24 @@ def test_a_single_run_is_its_own_point_on_a_sweep_bit_for_bit():
         run = mtl.train(replace(cfg, weighting=replace(cfg.weighting, weights=(alpha, 1 - alpha))))
         ours = population.metrics[population.metrics["member"] == member]["value"].to_numpy()
         assert (run.metrics["value"].to_numpy() == ours).all(), alpha
+
+
+@pytest.mark.parametrize("shape", ["shared", "notebook"])
+def test_class_logits_are_stored_samples_last_with_the_same_floats(shape):
+    # a one-input classification layer is computed as [M, C, N] (what the cross-entropy reads)
+    # and returned as its [M, N, C] view: the floats, and the task's gradient, of the plain layout
+    width = {"width": 1, "depth": 1} if shape == "shared" else {}
+    model = _model(shape, seeds=range(6), d=4, c=3, **width)
+    x = torch.randn(40, model.layers[0].fan_in, generator=torch.Generator().manual_seed(2))
+    y = torch.randint(0, 3, (40,), generator=torch.Generator().manual_seed(3))
+    theta = model.theta.clone().requires_grad_()
+    _, logits, z = model.forward_rep(x, theta)
+    head = "classifier" if shape == "notebook" else "classification_head"
+    weight, bias = model.layer_views(theta)[head]
+    plain = torch.addcmul(bias, z, weight)  # [M, N, C] in memory
+    assert logits.transpose(1, 2).is_contiguous()
+    assert torch.equal(logits, plain)
+    loss = mtl.losses.cross_entropy(logits, y).sum()
+    (ours,) = torch.autograd.grad(loss, theta, retain_graph=True)
+    (theirs,) = torch.autograd.grad(mtl.losses.cross_entropy(plain, y).sum(), theta)
+    assert torch.equal(ours, theirs)

@@ -118,34 +118,41 @@ def project_dual_cone(U: torch.Tensor, G: torch.Tensor, iterations: int = 500) -
     return best
 
 
+_ONE_FREE = torch.tensor([[True, False], [False, True]])
+"""Row ``j``: the coordinates of the candidate with only ``v_j`` free that take its value."""
+
+
 def _two_tasks(U: torch.Tensor, G: torch.Tensor) -> torch.Tensor:
     """:func:`project_dual_cone`'s enumeration for ``T = 2`` with its candidates formed at once.
 
     The same candidates, arithmetic and order as the general enumeration (``v = u``; ``v_0``
-    free; ``v_1`` free; ``v = 0``; a later one replaces the best only when strictly lower), with
-    both one-free candidates from one product ``U G``: a third of the tensor operations.
+    free; ``v_1`` free; ``v = 0``; a later one replaces the best only when strictly lower):
+    both one-free candidates from one product ``U G``, every candidate's objective from one
+    product, and the enumeration's pick as the *first* lowest objective (``argmin``), which is
+    what replacing only when strictly lower keeps. A NaN objective compares false in the
+    enumeration but is the minimum to ``argmin``: then the candidates are walked in order.
+    A third of the general enumeration's tensor operations and half of a walk's, which counts
+    at a dozen members per call, where each operation's fixed cost is most of its time
+    (UPGrad and DualProj in ``bench/bench_tuned.py``'s face-off).
     """
     diag = G.diagonal(dim1=-2, dim2=-1).unsqueeze(-2)  # [..., 1, 2]
     Gu = U @ G  # [..., M, 2]: column j is G_j . u
-    safe = torch.where(diag > 0, diag, 1.0)
-    free = torch.where(diag > 0, -(Gu - diag * U) / safe, U)  # v_j with only j free
-    u0, u1 = U[..., 0], U[..., 1]
-    cands = torch.stack(  # [..., M, 3, 2]: v_0 free, v_1 free, v = 0
-        (
-            torch.stack((free[..., 0], u1), dim=-1),
-            torch.stack((u0, free[..., 1]), dim=-1),
-            torch.zeros_like(U),
-        ),
-        dim=-2,
-    )
-    cands = torch.maximum(cands, U.unsqueeze(-2))  # feasible
-    objs = ((cands @ G.unsqueeze(-3)) * cands).sum(-1)  # [..., M, 3]
-    best, best_obj = U, _quad(G, U)
-    for i in range(3):
-        better = objs[..., i] < best_obj
-        best = torch.where(better.unsqueeze(-1), cands[..., i, :], best)
-        best_obj = torch.where(better, objs[..., i], best_obj)
-    return best
+    positive = diag > 0
+    free = torch.where(positive, -(Gu - diag * U) / torch.where(positive, diag, 1.0), U)
+    u = U.unsqueeze(-2)  # [..., M, 1, 2]
+    one_free = torch.where(_ONE_FREE, free.unsqueeze(-2), u)  # [..., M, 2, 2]: v_0, v_1 free
+    cands = torch.maximum(torch.cat((one_free, torch.zeros_like(u)), dim=-2), u)  # feasible
+    every = torch.cat((u, cands), dim=-2)  # [..., M, 4, 2]: u, v_0 free, v_1 free, 0
+    objs = ((every @ G.unsqueeze(-3)) * every).sum(-1)  # [..., M, 4]
+    if bool(objs.isnan().any()):
+        best, best_obj = U, objs[..., 0]
+        for i in range(1, 4):
+            better = objs[..., i] < best_obj
+            best = torch.where(better.unsqueeze(-1), every[..., i, :], best)
+            best_obj = torch.where(better, objs[..., i], best_obj)
+        return best
+    first = objs.argmin(-1, keepdim=True).unsqueeze(-1)  # [..., M, 1, 1]
+    return every.gather(-2, first.expand(*first.shape[:-1], 2)).squeeze(-2)
 
 
 def _fista(U: torch.Tensor, G: torch.Tensor, iterations: int) -> torch.Tensor:

@@ -8,7 +8,7 @@ from hypothesis import example, given
 
 from mtl.weighting import SMOOTHING, gradient_weights
 from mtl.weighting.dualproj import DualProj, dualproj_weights
-from mtl.weighting.upgrad import UPGrad, project_dual_cone, upgrad_weights
+from mtl.weighting.upgrad import UPGrad, _normalised, project_dual_cone, upgrad_weights
 
 from .helpers import FAST, direction, grad_matrices, make_ctx, random_grads, t64
 
@@ -136,3 +136,44 @@ def test_classes_metadata_and_weights():
         DualProj(make_ctx()).weights(torch.ones(3, 2), g, 0), gradient_weights("dualproj", g)
     )
     assert upgrad_weights(g).dtype == torch.float32
+
+
+def _walk(U: torch.Tensor, G: torch.Tensor) -> torch.Tensor:
+    """The two-task enumeration as a walk (``G`` normalised).
+
+    The candidates ``v = u``, ``v_0`` free, ``v_1`` free, ``v = 0`` in order; one replaces the
+    best only when its objective is strictly lower.
+    """
+    diag = G.diagonal(dim1=-2, dim2=-1).unsqueeze(-2)
+    Gu = U @ G
+    free = torch.where(diag > 0, -(Gu - diag * U) / torch.where(diag > 0, diag, 1.0), U)
+    cands = [
+        torch.stack((free[..., 0], U[..., 1]), dim=-1),
+        torch.stack((U[..., 0], free[..., 1]), dim=-1),
+        torch.zeros_like(U),
+    ]
+    best, best_obj = U, ((U @ G) * U).sum(-1)
+    for cand in cands:
+        cand = torch.maximum(cand, U)
+        obj = ((cand @ G) * cand).sum(-1)
+        better = obj < best_obj
+        best = torch.where(better.unsqueeze(-1), cand, best)
+        best_obj = torch.where(better, obj, best_obj)
+    return best
+
+
+@pytest.mark.parametrize("nan", [False, True])
+def test_two_task_projection_is_the_walk_bit_for_bit(nan):
+    # the fast path picks the first lowest objective with argmin; ties (identical, opposite and
+    # zero gradients) and a NaN member (where argmin and the walk would differ) included
+    g = random_grads(300, 2, 5, seed=7)
+    g[:20, 1] = g[:20, 0]  # identical
+    g[20:40, 1] = -2 * g[20:40, 0]  # opposite
+    g[40:50] = 0.0  # zero
+    if nan:
+        g[50, 0, 0] = float("nan")
+    G = g @ g.mT
+    for U in (torch.eye(2, dtype=torch.float64) / 2, torch.full((1, 2), 0.5, dtype=torch.float64)):
+        U = U.expand(300, *U.shape)
+        fast, walk = project_dual_cone(U, G), _walk(U, _normalised(G))
+        torch.testing.assert_close(fast, walk, rtol=0, atol=0, equal_nan=True)
