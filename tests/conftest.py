@@ -33,8 +33,9 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
 
     A worker is not always computing: the browser tests wait on a ``streamlit run`` server and
     Chromium (other processes), the cancellation tests watch a server sit idle, the page tests
-    poll their script's thread. On this 2-core machine two workers kept the cores about 75% busy
-    over a run; a third fills the gaps. ``PYTEST_XDIST_AUTO_NUM_WORKERS`` still decides when set.
+    poll their script's thread. On this 2-core machine two workers kept the cores 70-75% busy
+    (user + system time over wall time x cores) over a run; a third fills the gaps.
+    ``PYTEST_XDIST_AUTO_NUM_WORKERS`` still decides when set.
     """
     chosen = os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS")
     if chosen and chosen.isdigit():
