@@ -50,7 +50,14 @@ def walk(
         if step.tab is not None:
             tab = page.get_by_role("tab", name=step.tab, exact=True)
             # the step's rerun selects it; on a busy machine that can take more than 5 s
-            expect(tab).to_have_attribute("aria-selected", "true", timeout=30_000)
+            try:
+                expect(tab).to_have_attribute("aria-selected", "true", timeout=30_000)
+            except AssertionError as error:  # say which tab is open instead (once seen, at load 6)
+                shown = page.locator('[data-testid="stTab"][aria-selected="true"]')
+                raise AssertionError(
+                    f"{viewport} step {step.label}: {step.tab!r} is not the open tab, "
+                    f"{shown.all_inner_texts()!r} is"
+                ) from error
         logged = warnings_and_errors(messages)
         messages.clear()
         if logged:
