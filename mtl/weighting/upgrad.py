@@ -119,7 +119,9 @@ def project_dual_cone(U: torch.Tensor, G: torch.Tensor, iterations: int = 500) -
 
 
 _ONE_FREE = torch.tensor([[True, False], [False, True]])
-"""Row ``j``: the coordinates of the candidate with only ``v_j`` free that take its value."""
+"""Row ``j``: the coordinates of the candidate with only ``v_j`` free that take its value.
+Built on the CPU; :func:`_two_tasks` moves it to its inputs' device (a no-op on the CPU), since
+a ``[2, 2]`` mask on another device than the tensors it selects between is an error."""
 
 
 def _two_tasks(U: torch.Tensor, G: torch.Tensor) -> torch.Tensor:
@@ -140,7 +142,9 @@ def _two_tasks(U: torch.Tensor, G: torch.Tensor) -> torch.Tensor:
     positive = diag > 0
     free = torch.where(positive, -(Gu - diag * U) / torch.where(positive, diag, 1.0), U)
     u = U.unsqueeze(-2)  # [..., M, 1, 2]
-    one_free = torch.where(_ONE_FREE, free.unsqueeze(-2), u)  # [..., M, 2, 2]: v_0, v_1 free
+    one_free = torch.where(
+        _ONE_FREE.to(U.device), free.unsqueeze(-2), u
+    )  # [..., M, 2, 2]: v_0, v_1 free
     cands = torch.maximum(torch.cat((one_free, torch.zeros_like(u)), dim=-2), u)  # feasible
     every = torch.cat((u, cands), dim=-2)  # [..., M, 4, 2]: u, v_0 free, v_1 free, 0
     objs = ((every @ G.unsqueeze(-3)) * every).sum(-1)  # [..., M, 4]
