@@ -20,14 +20,20 @@ Beside each browser figure, the server's script time of the same runs (the page 
 through ``bench/_timed_app.py``, which times every script run): the ratio page / script is what
 the browser, the websocket and the rendering add to the computation.
 
+``--floor`` also measures ``bench/_floor_app.py`` the same way, in the same sitting: a page with the
+same slider, one metric, one chart and the caption, and nothing else. Its figure is what Streamlit's
+round trip and redraw alone cost on this machine, the floor under any page's latency. The
+benchmark also prints the default run's training time alone (best of 5, one torch thread, in this
+process): a new alpha costs at least the floor plus that.
+
 ``--app PATH`` measures another checkout's ``app.py`` (e.g. the previous commit's, exported to a
 temporary directory) with the same browser procedure, so before and after can be measured in one
 sitting. The machine's load average is printed with the figures: on a shared machine they move
 with it.
 
-Run: ``python bench/bench_latency.py [--changes 30] [--control weighting.alpha]``. Prints the
-median and 95th percentile of each kind of change (goal: median of a new alpha at most 300 ms);
-exits 0 either way (figures for reading, not a gate).
+Run: ``python bench/bench_latency.py [--changes 30] [--control weighting.alpha] [--floor]``.
+Prints the median and 95th percentile of each kind of change (goal: median of a new alpha at most
+300 ms); exits 0 either way (figures for reading, not a gate).
 """
 
 from __future__ import annotations
@@ -41,9 +47,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _timing import best_of
 from playwright.sync_api import Page, sync_playwright
 
+import mtl
+from mtl.runtime import configure_threads
 from scripts.serve import CHROMIUM, CHROMIUM_ARGS, ROOT, running_server
+from ui.state import DEFAULT_PRESET
 
 GOAL_MS = 300.0
 """The goal for the median of a new alpha (issue 14)."""
@@ -132,8 +142,12 @@ def report(name: str, page_ms: list[float], server_s: list[float]) -> None:
     print(line)
 
 
-def measure(app: Path, changes: int, control: str) -> None:
-    """Serve ``app``, change alpha ``changes`` times each way, print the figures."""
+def measure(app: Path, changes: int, control: str, floor: bool = False) -> None:
+    """Serve ``app``, change alpha ``changes`` times each way, print the figures.
+
+    ``floor``: ``app`` is the floor page, which trains nothing (both kinds of change are then
+    Streamlit's round trip alone); the figures are labelled so, and no goal is judged.
+    """
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "script_times.txt"
         env = {"BENCH_APP": str(app), "BENCH_SCRIPT_TIMES": str(log)}
@@ -170,10 +184,14 @@ def measure(app: Path, changes: int, control: str) -> None:
             browser.close()
         load_after = os.getloadavg()
     print(f"alpha change until the page has settled, {app} (control {control!r}), one session:")
-    report("new alpha (training)", fresh, fresh_server)
-    report("cache hit", hits, hits_server)
-    verdict = "met" if statistics.median(fresh) <= GOAL_MS else "not met"
-    print(f"  goal: new-alpha median <= {GOAL_MS:.0f} ms: {verdict}")
+    if floor:
+        report("floor, a new value", fresh, fresh_server)
+        report("floor, a value seen", hits, hits_server)
+    else:
+        report("new alpha (training)", fresh, fresh_server)
+        report("cache hit", hits, hits_server)
+        verdict = "met" if statistics.median(fresh) <= GOAL_MS else "not met"
+        print(f"  goal: new-alpha median <= {GOAL_MS:.0f} ms: {verdict}")
     print(
         "  load average (1, 5, 15 min) before "
         + ", ".join(f"{v:.2f}" for v in load_before)
@@ -181,6 +199,13 @@ def measure(app: Path, changes: int, control: str) -> None:
         + ", ".join(f"{v:.2f}" for v in load_after)
         + f"; {os.cpu_count()} cores"
     )
+
+
+def training_time() -> float:
+    """The default page's run trained alone: best of 5, one torch thread, in ms (no page)."""
+    configure_threads(1)
+    cfg = mtl.preset(DEFAULT_PRESET)
+    return best_of(lambda: mtl.train(cfg), repeat=5) * 1e3
 
 
 def main() -> None:
@@ -192,8 +217,19 @@ def main() -> None:
         help="widget key of the alpha slider to press (the sidebar's by default)",
     )
     parser.add_argument("--app", type=Path, default=ROOT / "app.py", help="the page to serve")
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also measure bench/_floor_app.py (Streamlit's round trip alone) in this sitting",
+    )
     args = parser.parse_args()
     measure(args.app.resolve(), args.changes, args.control)
+    if args.floor:
+        measure(ROOT / "bench" / "_floor_app.py", args.changes, args.control, floor=True)
+    print(
+        f"the default run ({DEFAULT_PRESET!r}) trained alone: {training_time():.0f} ms "
+        "(best of 5, one thread); a new alpha costs at least this plus the floor"
+    )
 
 
 if __name__ == "__main__":
