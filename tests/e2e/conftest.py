@@ -20,6 +20,12 @@ from playwright.sync_api import Browser, sync_playwright
 
 from scripts.serve import CHROMIUM, CHROMIUM_ARGS, running_server
 
+FIRST_PAGE_MS = 120_000
+"""How long a file's first page may take to show its metrics: a cap, not a wait. The first page a
+server draws pays for its cold start (importing torch, Streamlit and the page, the first
+training); under load (other workers starting their own servers and browsers, load average 6
+here) that took over 45 s once, where a warm page takes under 2 s."""
+
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(

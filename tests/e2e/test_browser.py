@@ -28,6 +28,7 @@ from playwright.sync_api import Browser, Page, expect
 import mtl
 from mtl.urlstate import to_query
 from mtl.weighting import METHODS
+from tests.e2e.conftest import FIRST_PAGE_MS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
@@ -73,7 +74,7 @@ def settled(page: Page) -> None:
 def open_default(page: Page, server: str) -> None:
     """Open the default page in a new session (what the alpha tests changed is forgotten)."""
     page.goto(server, wait_until="domcontentloaded")
-    page.wait_for_selector(METRIC_VALUE, timeout=45_000)
+    page.wait_for_selector(METRIC_VALUE, timeout=FIRST_PAGE_MS)
     page.wait_for_function(f"{CHARTS_DRAWN} >= 2", timeout=45_000)
     settled(page)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
+from tests.e2e.conftest import FIRST_PAGE_MS
 from ui.tabs import LABELS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
@@ -72,7 +73,7 @@ def test_every_tab_logs_nothing_and_fits_the_screen(browser: Browser, server: st
     problems: dict[str, object] = {}
     try:
         page.goto(server, wait_until="domcontentloaded")
-        page.wait_for_selector('[data-testid="stMetricValue"]', timeout=60_000)
+        page.wait_for_selector('[data-testid="stMetricValue"]', timeout=FIRST_PAGE_MS)
         settled(page)
         for viewport, size in VIEWPORTS.items():
             page.set_viewport_size(size)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
+from tests.e2e.conftest import FIRST_PAGE_MS
 from tests.e2e.test_console import TOO_WIDE, VIEWPORTS, settled, warnings_and_errors
 from ui.learn_steps import STEPS
 
@@ -86,7 +87,7 @@ def test_the_learn_path_at_desktop_and_phone(browser: Browser, server: str, tmp_
     problems: dict[str, object] = {}
     try:
         page.goto(server, wait_until="domcontentloaded")
-        page.wait_for_selector('[data-testid="stMetricValue"]', timeout=60_000)
+        page.wait_for_selector('[data-testid="stMetricValue"]', timeout=FIRST_PAGE_MS)
         settled(page)
         page.locator(".st-key-learn-on").get_by_text("Learn: five steps").click()
         expect(page.locator(".st-key-learn-panel")).to_be_visible()
