@@ -66,7 +66,9 @@ Solvers, in Gram form only (``G = grads grads^T``; ``g_w . g_0 = (G 1/T) . w``,
   how far the worst-task improvement ``min_t g_t . d`` of the returned direction falls short of
   the inner value ``f(w)`` (zero at the optimum, by strong duality). Where ``g_w* = 0`` (``f`` is
   not differentiable there, the degenerate case below) the gap need not vanish and the solver
-  runs its 500 iterations.
+  runs its 500 iterations; there (``c >= 1`` with collinear gradients, in tests only) neither
+  this solver nor its fixed-iteration predecessor reliably reaches the kink, and which one
+  stops nearer to it varies from input to input.
 
 Shapes: ``grads [..., T, P] -> weights [..., T]``.
 """
