@@ -108,34 +108,50 @@ def _best_support(G: torch.Tensor) -> torch.Tensor:
     support S, where the KKT conditions ``G_S w_S + lambda 1 = 0, 1^T w_S = 1`` hold. Solving them
     for every non-empty S (a pseudo-inverse copes with singular faces, e.g. a zero or repeated
     gradient), keeping the non-negative solutions and taking the one of least norm is exact and
-    finite, where Frank-Wolfe can zig-zag between tied vertices for a long time.
+    finite, where Frank-Wolfe can zig-zag between tied vertices for a long time. The systems of
+    the supports of one size are solved in one batched call; the choice then visits the supports
+    in the order of their bit masks (the first of two within ``1e-15 trace G`` wins).
     """
     T = G.shape[-1]
     batch = G.shape[:-2]
-    best_w = torch.full((*batch, T), 1.0 / T, dtype=G.dtype, device=G.device)
-    best_obj = torch.full(batch, torch.inf, dtype=G.dtype, device=G.device)
     scale = G.diagonal(dim1=-2, dim2=-1).sum(-1, keepdim=True).clamp_min(1e-300)
-    for mask in range(1, 2**T):
-        support = [t for t in range(T) if mask >> t & 1]
-        m = len(support)
-        idx = torch.tensor(support, device=G.device)
-        G_S = G.index_select(-2, idx).index_select(-1, idx) / scale.unsqueeze(-1)
-        kkt = torch.zeros((*batch, m + 1, m + 1), dtype=G.dtype, device=G.device)
+    masks: list[int] = []
+    weights: list[torch.Tensor] = []  # per support size: [..., n_size, T]
+    feasibles: list[torch.Tensor] = []  # per support size: [..., n_size]
+    for m in range(1, T + 1):
+        group = [mask for mask in range(1, 2**T) if mask.bit_count() == m]
+        idx = torch.tensor(
+            [[t for t in range(T) if mask >> t & 1] for mask in group], device=G.device
+        )  # [n, m]
+        n = len(group)
+        G_S = G[..., idx.unsqueeze(-1), idx.unsqueeze(-2)] / scale.unsqueeze(-1).unsqueeze(-1)
+        kkt = torch.zeros((*batch, n, m + 1, m + 1), dtype=G.dtype, device=G.device)
         kkt[..., :m, :m] = G_S
         kkt[..., :m, m] = 1.0
         kkt[..., m, :m] = 1.0
         rhs = torch.zeros((m + 1, 1), dtype=G.dtype, device=G.device)
         rhs[m] = 1.0
-        w_S = (torch.linalg.pinv(kkt) @ rhs)[..., :m, 0]
-        feasible = (w_S >= -1e-9).all(-1) & ((w_S.sum(-1) - 1).abs() < 1e-6)
+        w_S = (torch.linalg.pinv(kkt) @ rhs)[..., :m, 0]  # [..., n, m]
+        feasibles.append((w_S >= -1e-9).all(-1) & ((w_S.sum(-1) - 1).abs() < 1e-6))
         w_S = w_S.clamp_min(0.0)
         w_S = w_S / w_S.sum(-1, keepdim=True).clamp_min(1e-300)
-        w = torch.zeros((*batch, T), dtype=G.dtype, device=G.device).index_copy(-1, idx, w_S)
-        obj = (w.unsqueeze(-2) @ G @ w.unsqueeze(-1)).squeeze(-1).squeeze(-1)
-        better = feasible & (obj < best_obj - 1e-15 * scale.squeeze(-1))
-        best_obj = torch.where(better, obj, best_obj)
-        best_w = torch.where(better.unsqueeze(-1), w, best_w)
-    return best_w
+        zeros = torch.zeros((*batch, n, T), dtype=G.dtype, device=G.device)
+        weights.append(zeros.scatter(-1, idx.expand(*batch, n, m), w_S))
+        masks += group
+    order = sorted(range(len(masks)), key=masks.__getitem__)
+    w_all = torch.cat(weights, -2)[..., order, :]  # [..., 2^T - 1, T], in mask order
+    feasible = torch.cat(feasibles, -1)[..., order]
+    obj = (w_all.unsqueeze(-2) @ G.unsqueeze(-3) @ w_all.unsqueeze(-1)).squeeze(-1).squeeze(-1)
+    tie = 1e-15 * scale.squeeze(-1)
+    best = torch.full(batch, -1, dtype=torch.long, device=G.device)
+    best_obj = torch.full(batch, torch.inf, dtype=G.dtype, device=G.device)
+    for i in range(len(masks)):
+        better = feasible[..., i] & (obj[..., i] < best_obj - tie)
+        best_obj = torch.where(better, obj[..., i], best_obj)
+        best = torch.where(better, i, best)
+    chosen = w_all.gather(-2, best.clamp_min(0)[..., None, None].expand(*batch, 1, T))
+    uniform = torch.full((*batch, T), 1.0 / T, dtype=G.dtype, device=G.device)
+    return torch.where((best >= 0).unsqueeze(-1), chosen.squeeze(-2), uniform)
 
 
 def _pairwise_frank_wolfe(G: torch.Tensor, iterations: int) -> torch.Tensor:
