@@ -6,7 +6,7 @@ import torch
 from hypothesis import given
 
 from mtl.errors import ConfigError
-from mtl.weighting import gradient_weights
+from mtl.weighting import cagrad, gradient_weights
 from mtl.weighting.cagrad import CAGrad, cagrad_weights, project_simplex
 
 from .helpers import FAST, direction, grad_matrices, make_ctx, random_grads, scale, t64
@@ -313,3 +313,23 @@ def test_a_small_but_real_gradient_is_not_treated_as_zero():
     torch.testing.assert_close(cagrad_weights(g, c=c), expected, atol=1e-9, rtol=1e-12)
     d = direction(cagrad_weights(g, c=c), g)
     assert float(d[0, 0]) > 2500.0  # the worst-off task (the small one) now improves
+
+
+@pytest.mark.parametrize("T", [3, 4, 5])
+def test_the_many_task_solver_is_never_worse_than_descent_by_values_at_a_kink(T):
+    # Collinear gradients with c >= 1: the inner optimum can sit where g_w = 0, a kink of f,
+    # where the exact decrease test can stall; the solver then also runs the descent whose test
+    # differences values of f, and keeps the lower f. Without that, 7e-10 trace G worse here.
+    gen = torch.Generator().manual_seed(T)
+    n, P = 200, 3
+    base = torch.randn(n, 1, P, generator=gen, dtype=torch.float64)
+    coef = torch.randn(n, T, 1, generator=gen, dtype=torch.float64)
+    G = (coef * base) @ (coef * base).transpose(-1, -2)  # [n, T, T], rank one
+    w0 = torch.full((n, T), 1.0 / T, dtype=torch.float64)
+    b = (G @ w0.unsqueeze(-1)).squeeze(-1)
+    c = torch.rand(n, generator=gen, dtype=torch.float64) + 1.0
+    r = c * (w0 * b).sum(-1).clamp_min(0.0).sqrt()
+    ours = cagrad._objective(G, b, r, cagrad._solve_pgd(G, b, r, 500))
+    by_values = cagrad._objective(G, b, r, cagrad._descend_by_values(G, b, r, 500))
+    trace = G.diagonal(dim1=-2, dim2=-1).sum(-1)
+    assert ((ours - by_values) <= 1e-13 * trace).all()
