@@ -220,6 +220,10 @@ BAD_CONFIG_FILES: dict[str, tuple[bytes, str]] = {
         b'{"a":' * 16_000 + b"1" + b"}" * 16_000,
         "nested",
     ),
+    "an object nested 40 levels deep (below any recursion limit)": (
+        b'{"a":' * 40 + b"1" + b"}" * 40,
+        "nested",
+    ),
     "a 5,000-digit number": (b'{"epochs": ' + b"9" * 5000 + b"}", "too long"),
     "a list as a setting": (b'{"epochs": [1, 2]}', "one value"),
     "not JSON": (b"{nope", "not JSON"),

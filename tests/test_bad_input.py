@@ -4,6 +4,7 @@ odd but legitimate files load."""
 
 import io
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -66,6 +67,23 @@ def test_bad_configuration_file_is_refused_in_words(name):
     assert len(message) < 300
     for word in API_WORDS:
         assert word not in message, (name, word, message)
+
+
+def test_deep_nesting_is_refused_whatever_the_recursion_limit():
+    # mypy's API, run in-process by test_typecheck.py, raises the limit to 16,384: the parser
+    # alone then read the 16,000-level file, and the refusal depended on which tests ran first
+    limit = sys.getrecursionlimit()
+    try:
+        sys.setrecursionlimit(40_000)
+        with pytest.raises(ValueError, match="nested"):
+            load_json(BAD_CONFIG_FILES["an object nested 16,000 levels deep"][0])
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def test_brackets_inside_strings_are_not_nesting():
+    text = '{"data.name": "[[[[{{{{\\"' + "[" * 50 + '", "epochs": 3}'
+    assert load_json(text.encode()) == {"data.name": '[[[[{{{{"' + "[" * 50, "epochs": "3"}
 
 
 @pytest.mark.parametrize("name", BAD_LINKS)

@@ -31,6 +31,15 @@ FILE_KEY = "share.config_file"
 FLASH = "_share.flash"
 """Session key of ``(kind, message)`` after loading a configuration file."""
 MAX_CONFIG_BYTES = 100_000
+MAX_CONFIG_DEPTH = 32
+"""Brackets nested deeper than this are refused before parsing. A configuration file is one flat
+object (depth 1); Python's JSON parser would otherwise refuse deep nesting only when it reaches
+the process's recursion limit, which other code may have raised (mypy's API sets 16,384), so
+the same file was refused in one process and parsed in another."""
+TOO_DEEP = (
+    "The file can't be read: its brackets are nested far too deeply for a configuration file. "
+    "Load a file saved with “Configuration (JSON)”."
+)
 """Largest configuration file accepted (a real one is about 1 kB)."""
 
 
@@ -61,9 +70,10 @@ def load_json(data: bytes) -> dict[str, str]:
 
     Values may be strings or JSON scalars (numbers, booleans, null for a full batch), which are
     written as a link would write them. Raises ``ValueError`` saying, in the page's words, what is
-    wrong with the file: too big, not JSON (with the line and column), nested (a hostile file
-    nested thousands of levels deep makes Python's parser run out of stack: that is a refusal too,
-    never a crash), not one object, or a setting holding a list or object instead of one value.
+    wrong with the file: too big, not JSON (with the line and column), nested deeper than
+    :data:`MAX_CONFIG_DEPTH` (checked before parsing, so a hostile file nested thousands of levels
+    deep is refused the same way whatever the process's recursion limit, never a crash), not
+    one object, or a setting holding a list or object instead of one value.
     """
     if len(data) > MAX_CONFIG_BYTES:
         raise ValueError(
@@ -71,19 +81,20 @@ def load_json(data: bytes) -> dict[str, str]:
             "is about 1 kB). Load a file saved with “Configuration (JSON)”."
         )
     try:
-        parsed = json.loads(data.decode("utf-8-sig"))
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ValueError("The file is not JSON: it is not UTF-8 text.") from None
+    if _bracket_depth(text) > MAX_CONFIG_DEPTH:
+        raise ValueError(TOO_DEEP)
+    try:
+        parsed = json.loads(text)
     except json.JSONDecodeError as error:
         raise ValueError(
             f"The file is not JSON: {error.msg.lower()} at line {error.lineno}, column "
             f"{error.colno}."
         ) from None
-    except RecursionError:
-        raise ValueError(
-            "The file can't be read: its brackets are nested far too deeply for a configuration "
-            "file. Load a file saved with “Configuration (JSON)”."
-        ) from None
+    except RecursionError:  # cannot happen after the depth check; kept as the last guard
+        raise ValueError(TOO_DEEP) from None
     except ValueError:  # e.g. an integer of more than 4,300 digits
         raise ValueError(
             "The file is not JSON that can be read: a number in it is too long."
@@ -100,6 +111,28 @@ def load_json(data: bytes) -> dict[str, str]:
             "(text, a number, true or false), as the “Configuration (JSON)” download writes it."
         )
     return {str(k): _as_text(v) for k, v in parsed.items()}
+
+
+def _bracket_depth(text: str) -> int:
+    """The deepest nesting of ``[`` and ``{`` in JSON ``text``, brackets inside strings ignored."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 def _as_text(value: object) -> str:
