@@ -31,6 +31,7 @@ FILE_KEY = "share.config_file"
 FLASH = "_share.flash"
 """Session key of ``(kind, message)`` after loading a configuration file."""
 MAX_CONFIG_BYTES = 100_000
+"""Largest configuration file accepted (a real one is about 1 kB)."""
 MAX_CONFIG_DEPTH = 32
 """Brackets nested deeper than this are refused before parsing. A configuration file is one flat
 object (depth 1); Python's JSON parser would otherwise refuse deep nesting only when it reaches
@@ -40,7 +41,7 @@ TOO_DEEP = (
     "The file can't be read: its brackets are nested far too deeply for a configuration file. "
     "Load a file saved with “Configuration (JSON)”."
 )
-"""Largest configuration file accepted (a real one is about 1 kB)."""
+"""The refusal of a file nested deeper than :data:`MAX_CONFIG_DEPTH`."""
 
 
 def csv_download(
