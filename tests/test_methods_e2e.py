@@ -94,12 +94,13 @@ def test_every_listed_method_is_registered():
 @pytest.mark.parametrize("method", SOLO_METHODS)
 def test_a_population_member_reproduces_its_solo_run(method):
     # Member k of a 3-seed population trains exactly like a K = 1 run with its seed: the
-    # method's state is per member (RLW's draws included).
+    # method's state is per member (RLW's draws included). The first and the last member are
+    # checked (an offset into the members' state shows in the last; the middle adds nothing).
     cfg = _config(method, epochs=30)
     seeds = [0, 1, 2]
     population = mtl.sweep(cfg, seeds=seeds)
-    for k, seed in enumerate(seeds):
-        solo = mtl.train(cfg.with_(seed=seed))
+    for k in (0, len(seeds) - 1):
+        solo = mtl.train(cfg.with_(seed=seeds[k]))
         tol = (
             {"rtol": 1e-5, "atol": 1e-5}
             if METHODS[method].kind == "gradient"
