@@ -122,15 +122,35 @@ VARIANTS = [
 ]
 
 
+@pytest.fixture(scope="module")
+def variants() -> mtl.Result:
+    """Every variant's 200-epoch run, member ``i`` for ``VARIANTS[i]``: one mixed population.
+
+    Each member trains exactly as its solo run (``tests/test_mixed.py``); the short runs below
+    check that again for each variant.
+    """
+    cfg = _config("static")
+    specs = tuple(
+        face_off_config(_config(m).with_(**{"weighting.params": p}), m).weighting
+        for m, p in VARIANTS
+    )
+    population = Population(
+        weights=tuple(cfg.weighting.weights for _ in specs),
+        seeds=tuple(0 for _ in specs),
+        methods=specs,
+    )
+    return train_population(cfg, population)
+
+
 @pytest.mark.parametrize(
     ("method", "params"), VARIANTS, ids=[f"{m}-{p[0][1]}" for m, p in VARIANTS]
 )
-def test_hyper_parameter_variants_train_and_match_their_solo_runs(method, params):
+def test_hyper_parameter_variants_train_and_match_their_solo_runs(variants, method, params):
     cfg = _config(method).with_(**{"weighting.params": params})
-    result = mtl.train(cfg)
-    row = result.summary.iloc[0]
+    member = VARIANTS.index((method, params))
+    row = variants.summary.iloc[member]
     assert not bool(row.diverged) and row.test_accuracy > 0.6 and math.isfinite(row.test_mse)
-    assert np.isfinite(_task_weights(result)).all()
+    assert np.isfinite(_task_weights(variants, member)).all()
     short = cfg.with_(epochs=30)
     population = mtl.sweep(short, seeds=[0, 1])
     np.testing.assert_allclose(
