@@ -28,6 +28,10 @@ representation ``z`` instead: the pass keeps its graph, the method combines the 
 representation gradients into one ``[K, N, H]`` gradient
 (:meth:`~mtl.weighting.WeightingMethod.representation_gradient`), and the shared parameters get
 its vector-Jacobian product ``dz/dtheta^T`` (one more backward pass through the shared layers).
+In a mixed population (:mod:`mtl.mixed`) only such a method's own group pays for that: the
+population's pass is the ordinary one, and each such group runs a small pass of its own members
+(forward, each task's gradient on ``z`` only, the combination, one vector-Jacobian product) whose
+result replaces its members' shared direction.
 
 Evaluation: at epoch 0 (before any step) and after every epoch, every component and metric is
 evaluated on the whole train and test splits. In full-batch mode the forward pass of step e *is*
@@ -329,6 +333,11 @@ class _Trainer:
         self.next_check = 0.0  # time.monotonic() of the next stop check inside an epoch
         self.all_active = True  # mirrors ``active.all()`` without a tensor op per step
         self.ones = torch.ones(k, device=self.device)  # d(sum over members)/d(member's loss)
+        self.representation_groups = (
+            self.method.representation_groups if isinstance(self.method, MixedMethod) else []
+        )
+        """A mixed population's groups whose method combines representations (GradDrop):
+        each gets its shared update from a pass of its own (:meth:`_group_direction`)."""
 
     # -- one forward/backward ------------------------------------------------------------
 
@@ -396,7 +405,8 @@ class _Trainer:
         direction; when it combines gradients the shared part is replaced by its combination,
         or by ``shared`` ``[K, P_shared]``, the method's own shared direction, when it gave one
         (:meth:`WeightingMethod.shared_direction`, or GradDrop's back-propagated combination of
-        the representation gradients, :meth:`_representation_direction`).
+        the representation gradients, :meth:`_representation_direction` and
+        :meth:`_group_direction`).
         """
         model = self.model
         head_weights = self.method.head_weights(weights, step.losses).to(weights)
@@ -416,23 +426,75 @@ class _Trainer:
         self.optimizer.step(direction)
         model.theta[frozen] = kept
 
-    def _representation_direction(self, result: _Step, index: int) -> torch.Tensor:
-        """The shared update ``[K, P_shared]`` of a method that ``combines_representation``.
+    def _back_propagate(
+        self,
+        method: WeightingMethod,
+        rep_grads: torch.Tensor,
+        z: torch.Tensor,
+        theta: torch.Tensor,
+        index: int,
+    ) -> torch.Tensor:
+        """The shared update ``[M, P_shared]`` of a method that ``combines_representation``.
 
-        The method combines the per-task gradients on the representation ``z`` for step
-        ``index``; the combination goes back through the shared layers as one vector-Jacobian
-        product ``(dz/dtheta)^T g~`` on the graph the pass kept.
+        ``method`` combines the per-task gradients ``rep_grads [M, T, N, H]`` on the
+        representation ``z`` for step ``index``; the combination goes back through the shared
+        layers as one vector-Jacobian product ``(dz/dtheta)^T g~`` on ``z``'s graph.
+        """
+        combined = method.representation_gradient(rep_grads, z.detach(), index)
+        return torch.autograd.grad(z, theta, combined)[0][:, self.model.shared]
+
+    def _representation_direction(self, result: _Step, index: int) -> torch.Tensor:
+        """The shared update ``[K, P_shared]`` of GradDrop's own population (not mixed).
+
+        Back-propagated on the graph its pass kept.
         """
         assert result.graph is not None and result.rep is not None
         z, theta = result.graph
         rep_grads = result.rep.reshape(*result.rep.shape[:2], *z.shape[1:])  # [K, T, N, H]
-        combined = self.method.representation_gradient(rep_grads, z.detach(), index)
-        return torch.autograd.grad(z, theta, combined)[0][:, self.model.shared]
+        return self._back_propagate(self.method, rep_grads, z, theta, index)
+
+    def _group_direction(
+        self,
+        members: slice,
+        method: WeightingMethod,
+        x: torch.Tensor,
+        y_reg: torch.Tensor,
+        y_cls: torch.Tensor,
+        index: int,
+    ) -> torch.Tensor:
+        """The shared update ``[k, P_shared]`` of a mixed population's GradDrop group.
+
+        ``members``: the group's slice of the member axis; ``method``: its sub-method, which
+        combines representations. The population's pass takes no representation gradients (the
+        other members need none); this pass forwards the group's members alone (their rows of
+        ``x`` and the targets in mini-batch mode, the shared split otherwise), takes each task's
+        gradient on the representation ``z`` only, and back-propagates the method's combination
+        to the group's parameters: what the group's own population computes for it.
+        """
+        theta = self.model.theta[members].detach().requires_grad_()
+        if x.dim() == 3:  # [K, B, D]: each member's own mini-batch
+            x, y_reg, y_cls = x[members], y_reg[members], y_cls[members]
+        reg, logits, z = self.model.forward_rep(x, theta)
+        ones = self.ones[members]
+        rep_grads = torch.stack(
+            [
+                torch.autograd.grad(loss, z, ones, retain_graph=True)[0]
+                for loss in (self.reg_loss(reg, y_reg), self.cls_loss(logits, y_cls))
+            ],
+            dim=1,
+        )  # [k, T, N, H]
+        return self._back_propagate(method, rep_grads, z, theta, index)
 
     def _train_step(
         self, x: torch.Tensor, y_reg: torch.Tensor, y_cls: torch.Tensor, step: int, epoch: int
     ) -> tuple[_Step, torch.Tensor]:
-        """One optimisation step; returns the pass's results and the weights applied."""
+        """One optimisation step; returns the pass's results and the weights applied.
+
+        The shared direction is the method's (:meth:`WeightingMethod.shared_direction`), or
+        GradDrop's back-propagated combination on the graph its own population's pass kept; in
+        a mixed population each GradDrop group's members get theirs from a pass of the group
+        alone (:meth:`_group_direction`), the other members what they would get without it.
+        """
         result = self._forward_backward(x, y_reg, y_cls, epoch, for_step=True)
         grads, gram = result.method_inputs(self.method.kind, self.method.gradients_of)
         losses = result.losses
@@ -443,11 +505,8 @@ class _Trainer:
         if step == 0:  # epoch 0's row shows the weights the first step used
             self.recorder.record_weights(0, weights)
         shared: torch.Tensor | None
-        if result.graph is not None:  # GradDrop
+        if result.graph is not None:  # GradDrop's own population
             shared = self._representation_direction(result, step)
-            if isinstance(self.method, MixedMethod):  # only its GradDrop members' directions
-                shared = self.method.merge_directions(losses, grads, weights, shared)
-                shared = shared.to(self.device, result.G.dtype)
         else:
             shared = (
                 self.method.shared_direction(losses, grads, weights)
@@ -456,7 +515,13 @@ class _Trainer:
             )
             if shared is not None:
                 shared = shared.to(self.device, result.G.dtype)
-        self._update(weights.to(self.device), result, shared)
+        applied = weights.to(self.device)
+        if self.representation_groups:  # GradDrop's groups in a mixed population
+            if shared is None:  # every other member's sum_t w_t g_t, as _update would form it
+                shared = torch.bmm(applied.unsqueeze(1), result.G).squeeze(1)
+            for members, sub in self.representation_groups:
+                shared[members] = self._group_direction(members, sub, x, y_reg, y_cls, step)
+        self._update(applied, result, shared)
         self.method.after_step(losses, grads, gram=gram)
         return result, weights
 
