@@ -28,10 +28,11 @@ representation ``z`` instead: the pass keeps its graph, the method combines the 
 representation gradients into one ``[K, N, H]`` gradient
 (:meth:`~mtl.weighting.WeightingMethod.representation_gradient`), and the shared parameters get
 its vector-Jacobian product ``dz/dtheta^T`` (one more backward pass through the shared layers).
-In a mixed population (:mod:`mtl.mixed`) only such a method's own group pays for that: the
-population's pass is the ordinary one, and each such group runs a small pass of its own members
-(forward, each task's gradient on ``z`` only, the combination, one vector-Jacobian product) whose
-result replaces its members' shared direction.
+In a mixed population (:mod:`mtl.mixed`) only such a method's own members pay for that: the
+population's pass keeps no graph and takes no extra output (a hook on ``z`` keeps the per-task
+gradients the backward passes compute there on their way to ``theta``), and each such group
+recomputes its own members' representation (a forward pass of its ``k`` members) and
+back-propagates its combination through it (one vector-Jacobian product of ``k`` members).
 
 Evaluation: at epoch 0 (before any step) and after every epoch, every component and metric is
 evaluated on the whole train and test splits. In full-batch mode the forward pass of step e *is*
@@ -184,6 +185,9 @@ class _Step:
     rep: torch.Tensor | None  # [K, T, N * H] gradients on the shared representation, if asked
     l2: torch.Tensor | None  # [K] the L2 penalty at the same parameters, when it is on
     graph: tuple[torch.Tensor, torch.Tensor] | None = None  # (z, theta), graph kept: GradDrop
+    # each task's gradient [K, N, H] on the representation, as the backward passes went through
+    # it on their way to theta (no extra output): a mixed population's GradDrop groups read it
+    z_grads: list[torch.Tensor] | None = None
 
     @cached_property
     def gram(self) -> torch.Tensor:
@@ -354,7 +358,9 @@ class _Trainer:
         ``x`` is ``[N, D]`` (whole split) or ``[K, B, D]`` (each member's mini-batch). Members
         never mix, so the gradient of a task's loss summed over members is every member's own.
         ``for_step``: the pass feeds an update, so a method that ``combines_representation``
-        gets the graph kept (``_Step.graph``).
+        gets the graph kept (``_Step.graph``), and a mixed population with GradDrop groups the
+        per-task gradients on the representation that the backward passes compute on their way
+        to ``theta`` (``_Step.z_grads``, seen by a hook: no extra output, no kept graph).
         """
         model = self.model
         theta = model.theta.detach().requires_grad_()
@@ -368,6 +374,10 @@ class _Trainer:
         inputs = (theta, z) if wants_rep else (theta,)
         keep = for_step and method.combines_representation
         last = len(task_losses) - 1
+        z_grads: list[torch.Tensor] | None = None
+        if for_step and self.representation_groups:  # GradDrop in a mixed population
+            z_grads = []
+            z.register_hook(z_grads.append)  # type: ignore[no-untyped-call]  # dL_t/dz, computed anyway
         # grad_outputs of ones: the gradient of the loss summed over members, without the sum
         per_task = [
             torch.autograd.grad(loss, inputs, self.ones, retain_graph=keep or t < last)
@@ -388,6 +398,7 @@ class _Trainer:
             rep=rep,
             l2=model.l2() if self.l2_scale is not None else None,  # before any update
             graph=(z, theta) if keep else None,
+            z_grads=z_grads,
         )
 
     def _update(
@@ -457,32 +468,27 @@ class _Trainer:
         self,
         members: slice,
         method: WeightingMethod,
+        result: _Step,
         x: torch.Tensor,
-        y_reg: torch.Tensor,
-        y_cls: torch.Tensor,
         index: int,
     ) -> torch.Tensor:
         """The shared update ``[k, P_shared]`` of a mixed population's GradDrop group.
 
         ``members``: the group's slice of the member axis; ``method``: its sub-method, which
-        combines representations. The population's pass takes no representation gradients (the
-        other members need none); this pass forwards the group's members alone (their rows of
-        ``x`` and the targets in mini-batch mode, the shared split otherwise), takes each task's
-        gradient on the representation ``z`` only, and back-propagates the method's combination
-        to the group's parameters: what the group's own population computes for it.
+        combines representations; ``result``: the population's pass, whose ``z_grads`` hold
+        every member's per-task gradients on the representation ``z`` (its backward passes went
+        through ``z`` anyway). The method combines the group's rows, and the combination goes
+        back through the shared layers of the group's members alone: a forward pass of their
+        ``k`` rows of ``theta`` (on their mini-batches, ``x[members]``, or the shared split) and
+        one vector-Jacobian product. The population's pass keeps no graph for it, and the
+        other members take no part.
         """
+        assert result.z_grads is not None and len(result.z_grads) == len(TASKS)
         theta = self.model.theta[members].detach().requires_grad_()
         if x.dim() == 3:  # [K, B, D]: each member's own mini-batch
-            x, y_reg, y_cls = x[members], y_reg[members], y_cls[members]
-        reg, logits, z = self.model.forward_rep(x, theta)
-        ones = self.ones[members]
-        rep_grads = torch.stack(
-            [
-                torch.autograd.grad(loss, z, ones, retain_graph=True)[0]
-                for loss in (self.reg_loss(reg, y_reg), self.cls_loss(logits, y_cls))
-            ],
-            dim=1,
-        )  # [k, T, N, H]
+            x = x[members]
+        _, _, z = self.model.forward_rep(x, theta)
+        rep_grads = torch.stack([g[members] for g in result.z_grads], dim=1)  # [k, T, N, H]
         return self._back_propagate(method, rep_grads, z, theta, index)
 
     def _train_step(
@@ -492,8 +498,9 @@ class _Trainer:
 
         The shared direction is the method's (:meth:`WeightingMethod.shared_direction`), or
         GradDrop's back-propagated combination on the graph its own population's pass kept; in
-        a mixed population each GradDrop group's members get theirs from a pass of the group
-        alone (:meth:`_group_direction`), the other members what they would get without it.
+        a mixed population each GradDrop group's members get theirs back-propagated through a
+        forward pass of the group alone (:meth:`_group_direction`), the other members what they
+        would get without it.
         """
         result = self._forward_backward(x, y_reg, y_cls, epoch, for_step=True)
         grads, gram = result.method_inputs(self.method.kind, self.method.gradients_of)
@@ -520,7 +527,7 @@ class _Trainer:
             if shared is None:  # every other member's sum_t w_t g_t, as _update would form it
                 shared = torch.bmm(applied.unsqueeze(1), result.G).squeeze(1)
             for members, sub in self.representation_groups:
-                shared[members] = self._group_direction(members, sub, x, y_reg, y_cls, step)
+                shared[members] = self._group_direction(members, sub, result, x, step)
         self._update(applied, result, shared)
         self.method.after_step(losses, grads, gram=gram)
         return result, weights

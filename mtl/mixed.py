@@ -34,12 +34,12 @@ scaled vectors), far below the 1e-5 to which members are tested equal to their s
 A sub-method that ``combines_representation`` (GradDrop) mixes too: it reads the shared
 representation's per-task gradients only to build its shared update, and its weights (ones)
 read nothing. The composite lists such groups in :attr:`MixedMethod.representation_groups` and
-does not itself ``combines_representation``, so the population's pass is the ordinary one for
-every member (no representation gradients, no kept graph). For each such group the engine runs
-a pass of the group's own members on the same parameters and rows, takes each task's gradient
-on the representation ``z``, and back-propagates the sub-method's combination through the
-shared layers (:meth:`mtl.engine._Trainer._group_direction`): only GradDrop's members pay for
-GradDrop. Its heads, weights, ``after_step`` and diagnostics get the population pass's parameter
+does not itself ``combines_representation``, so the population's pass keeps no graph and takes
+no extra output. The engine keeps the per-task gradients on the representation ``z`` that the
+pass's backward passes compute anyway (a hook), and for each such group recomputes the
+representation of the group's own members and back-propagates the sub-method's combination of
+their rows through it (:meth:`mtl.engine._Trainer._group_direction`): only GradDrop's members
+pay for GradDrop. Its heads, weights, ``after_step`` and diagnostics get the parameters'
 gradients, which GradDrop does not read. Exactly its solo run, again up to float rounding.
 
 Excluded: a sub-method whose *weights* read gradients of the shared representation
@@ -148,9 +148,10 @@ class MixedMethod(WeightingMethod):
         )
         self.single = len(self.groups) == 1
         self.representation_groups = [(m, s) for m, s in self.groups if s.combines_representation]
-        """The groups whose method combines representations (GradDrop): the engine gives each
-        its shared update from a pass of the group's own members. The composite itself does not
-        ``combines_representation``, so the population's pass takes no representation gradients."""
+        """The groups whose method combines representations (GradDrop): the engine
+        back-propagates each one's combination through the group's own members only. The
+        composite itself does not ``combines_representation``, so the population's pass keeps no
+        graph for them."""
         # the hooks each group really has: a group whose hook is the base class's (a no-op, or
         # the default head weights) is not called for it, which saves slicing its inputs
         self.heads = [(m, s) for m, s in self.groups if _has(s, "head_weights")]

@@ -164,8 +164,8 @@ def test_per_member_rates_apply_member_by_member():
 
 
 def test_graddrop_mixes_with_mini_batches_and_equals_its_solo_run():
-    # mini-batches: GradDrop's member takes its representation's gradients from a pass of its
-    # own over its own mini-batch; the other member's update comes from the population's pass
+    # mini-batches: GradDrop's member back-propagates its combination through a forward pass of
+    # its own mini-batch; the other member's update comes from the population's pass alone
     cfg = CFG.with_(epochs=3, **{"optim.batch_size": 64})
     specs = (WeightingSpec(method="pcgrad"), WeightingSpec(method="graddrop"))
     population = Population(weights=((0.5, 0.5),) * 2, seeds=(4, 4), methods=specs)
@@ -244,9 +244,9 @@ def test_graddrop_groups_of_one_and_several_members_equal_their_solo_runs(batch_
 
 
 def test_graddrop_in_a_mixed_population_leaves_the_populations_pass_alone():
-    # only GradDrop's members pay for GradDrop: the pass every member shares takes no gradients
-    # on the representation and keeps no graph (a GradDrop population of its own still does),
-    # and GradDrop's groups are the only ones given a representation pass
+    # only GradDrop's members pay for GradDrop: the pass every member shares takes no extra
+    # output and keeps no graph (a GradDrop population of its own still does), and GradDrop's
+    # groups are the only ones whose update goes back through the representation
     cfg = CFG.with_(epochs=1)
     trainer = _Trainer(cfg, _graddrop_population())
     s = trainer.split
