@@ -136,7 +136,8 @@ def face_off(
     (``tests/test_compare.py``); :attr:`FaceOff.results` holds each method's members as a
     :class:`Result` of their own, as before. A method whose weights read the shared
     representation's gradients (MGDA-UB; :func:`trains_alone`) trains in a population of its
-    own after it; GradDrop, which only combines them, mixes. ``on_progress(done, total)``
+    own after it; GradDrop, which only combines them, mixes (only its own members' update
+    goes back through the representation, :mod:`mtl.mixed`). ``on_progress(done, total)``
     counts epochs over the populations; ``should_stop()`` is passed to each
     (:class:`mtl.engine.Cancelled` ends the whole face-off, returning nothing).
 
@@ -572,7 +573,8 @@ def tuned_face_off(
     The whole population is priced before anything trains (:class:`mtl.budget.Request`
     ``tuned_face_off``). A method whose weights read the shared representation's gradients
     (MGDA-UB; :func:`trains_alone`) trains its rates x seeds in a population of its own, on the
-    same rows (:mod:`mtl.mixed` cannot mix it with the rest); GradDrop mixes. ``on_progress(done,
+    same rows (:mod:`mtl.mixed` cannot mix it with the rest); GradDrop mixes (only its own
+    members' update goes back through the representation). ``on_progress(done,
     total)`` counts epochs over the populations.
     """
     start = time.perf_counter()

@@ -28,6 +28,11 @@ representation ``z`` instead: the pass keeps its graph, the method combines the 
 representation gradients into one ``[K, N, H]`` gradient
 (:meth:`~mtl.weighting.WeightingMethod.representation_gradient`), and the shared parameters get
 its vector-Jacobian product ``dz/dtheta^T`` (one more backward pass through the shared layers).
+In a mixed population (:mod:`mtl.mixed`) only such a method's own members pay for that: the
+population's pass keeps no graph and takes no extra output (a hook on ``z`` keeps the per-task
+gradients the backward passes compute there on their way to ``theta``), and each such group
+recomputes its own members' representation (a forward pass of its ``k`` members) and
+back-propagates its combination through it (one vector-Jacobian product of ``k`` members).
 
 Evaluation: at epoch 0 (before any step) and after every epoch, every component and metric is
 evaluated on the whole train and test splits. In full-batch mode the forward pass of step e *is*
@@ -180,6 +185,9 @@ class _Step:
     rep: torch.Tensor | None  # [K, T, N * H] gradients on the shared representation, if asked
     l2: torch.Tensor | None  # [K] the L2 penalty at the same parameters, when it is on
     graph: tuple[torch.Tensor, torch.Tensor] | None = None  # (z, theta), graph kept: GradDrop
+    # each task's gradient [K, N, H] on the representation, as the backward passes went through
+    # it on their way to theta (no extra output): a mixed population's GradDrop groups read it
+    z_grads: list[torch.Tensor] | None = None
 
     @cached_property
     def gram(self) -> torch.Tensor:
@@ -329,6 +337,11 @@ class _Trainer:
         self.next_check = 0.0  # time.monotonic() of the next stop check inside an epoch
         self.all_active = True  # mirrors ``active.all()`` without a tensor op per step
         self.ones = torch.ones(k, device=self.device)  # d(sum over members)/d(member's loss)
+        self.representation_groups = (
+            self.method.representation_groups if isinstance(self.method, MixedMethod) else []
+        )
+        """A mixed population's groups whose method combines representations (GradDrop):
+        each gets its shared update from a pass of its own (:meth:`_group_direction`)."""
 
     # -- one forward/backward ------------------------------------------------------------
 
@@ -345,7 +358,9 @@ class _Trainer:
         ``x`` is ``[N, D]`` (whole split) or ``[K, B, D]`` (each member's mini-batch). Members
         never mix, so the gradient of a task's loss summed over members is every member's own.
         ``for_step``: the pass feeds an update, so a method that ``combines_representation``
-        gets the graph kept (``_Step.graph``).
+        gets the graph kept (``_Step.graph``), and a mixed population with GradDrop groups the
+        per-task gradients on the representation that the backward passes compute on their way
+        to ``theta`` (``_Step.z_grads``, seen by a hook: no extra output, no kept graph).
         """
         model = self.model
         theta = model.theta.detach().requires_grad_()
@@ -359,6 +374,10 @@ class _Trainer:
         inputs = (theta, z) if wants_rep else (theta,)
         keep = for_step and method.combines_representation
         last = len(task_losses) - 1
+        z_grads: list[torch.Tensor] | None = None
+        if for_step and self.representation_groups:  # GradDrop in a mixed population
+            z_grads = []
+            z.register_hook(z_grads.append)  # type: ignore[no-untyped-call]  # dL_t/dz, computed anyway
         # grad_outputs of ones: the gradient of the loss summed over members, without the sum
         per_task = [
             torch.autograd.grad(loss, inputs, self.ones, retain_graph=keep or t < last)
@@ -379,6 +398,7 @@ class _Trainer:
             rep=rep,
             l2=model.l2() if self.l2_scale is not None else None,  # before any update
             graph=(z, theta) if keep else None,
+            z_grads=z_grads,
         )
 
     def _update(
@@ -396,7 +416,8 @@ class _Trainer:
         direction; when it combines gradients the shared part is replaced by its combination,
         or by ``shared`` ``[K, P_shared]``, the method's own shared direction, when it gave one
         (:meth:`WeightingMethod.shared_direction`, or GradDrop's back-propagated combination of
-        the representation gradients, :meth:`_representation_direction`).
+        the representation gradients, :meth:`_representation_direction` and
+        :meth:`_group_direction`).
         """
         model = self.model
         head_weights = self.method.head_weights(weights, step.losses).to(weights)
@@ -416,23 +437,71 @@ class _Trainer:
         self.optimizer.step(direction)
         model.theta[frozen] = kept
 
-    def _representation_direction(self, result: _Step, index: int) -> torch.Tensor:
-        """The shared update ``[K, P_shared]`` of a method that ``combines_representation``.
+    def _back_propagate(
+        self,
+        method: WeightingMethod,
+        rep_grads: torch.Tensor,
+        z: torch.Tensor,
+        theta: torch.Tensor,
+        index: int,
+    ) -> torch.Tensor:
+        """The shared update ``[M, P_shared]`` of a method that ``combines_representation``.
 
-        The method combines the per-task gradients on the representation ``z`` for step
-        ``index``; the combination goes back through the shared layers as one vector-Jacobian
-        product ``(dz/dtheta)^T g~`` on the graph the pass kept.
+        ``method`` combines the per-task gradients ``rep_grads [M, T, N, H]`` on the
+        representation ``z`` for step ``index``; the combination goes back through the shared
+        layers as one vector-Jacobian product ``(dz/dtheta)^T g~`` on ``z``'s graph.
+        """
+        combined = method.representation_gradient(rep_grads, z.detach(), index)
+        return torch.autograd.grad(z, theta, combined)[0][:, self.model.shared]
+
+    def _representation_direction(self, result: _Step, index: int) -> torch.Tensor:
+        """The shared update ``[K, P_shared]`` of GradDrop's own population (not mixed).
+
+        Back-propagated on the graph its pass kept.
         """
         assert result.graph is not None and result.rep is not None
         z, theta = result.graph
         rep_grads = result.rep.reshape(*result.rep.shape[:2], *z.shape[1:])  # [K, T, N, H]
-        combined = self.method.representation_gradient(rep_grads, z.detach(), index)
-        return torch.autograd.grad(z, theta, combined)[0][:, self.model.shared]
+        return self._back_propagate(self.method, rep_grads, z, theta, index)
+
+    def _group_direction(
+        self,
+        members: slice,
+        method: WeightingMethod,
+        result: _Step,
+        x: torch.Tensor,
+        index: int,
+    ) -> torch.Tensor:
+        """The shared update ``[k, P_shared]`` of a mixed population's GradDrop group.
+
+        ``members``: the group's slice of the member axis; ``method``: its sub-method, which
+        combines representations; ``result``: the population's pass, whose ``z_grads`` hold
+        every member's per-task gradients on the representation ``z`` (its backward passes went
+        through ``z`` anyway). The method combines the group's rows, and the combination goes
+        back through the shared layers of the group's members alone: a forward pass of their
+        ``k`` rows of ``theta`` (on their mini-batches, ``x[members]``, or the shared split) and
+        one vector-Jacobian product. The population's pass keeps no graph for it, and the
+        other members take no part.
+        """
+        assert result.z_grads is not None and len(result.z_grads) == len(TASKS)
+        theta = self.model.theta[members].detach().requires_grad_()
+        if x.dim() == 3:  # [K, B, D]: each member's own mini-batch
+            x = x[members]
+        _, _, z = self.model.forward_rep(x, theta)
+        rep_grads = torch.stack([g[members] for g in result.z_grads], dim=1)  # [k, T, N, H]
+        return self._back_propagate(method, rep_grads, z, theta, index)
 
     def _train_step(
         self, x: torch.Tensor, y_reg: torch.Tensor, y_cls: torch.Tensor, step: int, epoch: int
     ) -> tuple[_Step, torch.Tensor]:
-        """One optimisation step; returns the pass's results and the weights applied."""
+        """One optimisation step; returns the pass's results and the weights applied.
+
+        The shared direction is the method's (:meth:`WeightingMethod.shared_direction`), or
+        GradDrop's back-propagated combination on the graph its own population's pass kept; in
+        a mixed population each GradDrop group's members get theirs back-propagated through a
+        forward pass of the group alone (:meth:`_group_direction`), the other members what they
+        would get without it.
+        """
         result = self._forward_backward(x, y_reg, y_cls, epoch, for_step=True)
         grads, gram = result.method_inputs(self.method.kind, self.method.gradients_of)
         losses = result.losses
@@ -443,11 +512,8 @@ class _Trainer:
         if step == 0:  # epoch 0's row shows the weights the first step used
             self.recorder.record_weights(0, weights)
         shared: torch.Tensor | None
-        if result.graph is not None:  # GradDrop
+        if result.graph is not None:  # GradDrop's own population
             shared = self._representation_direction(result, step)
-            if isinstance(self.method, MixedMethod):  # only its GradDrop members' directions
-                shared = self.method.merge_directions(losses, grads, weights, shared)
-                shared = shared.to(self.device, result.G.dtype)
         else:
             shared = (
                 self.method.shared_direction(losses, grads, weights)
@@ -456,7 +522,13 @@ class _Trainer:
             )
             if shared is not None:
                 shared = shared.to(self.device, result.G.dtype)
-        self._update(weights.to(self.device), result, shared)
+        applied = weights.to(self.device)
+        if self.representation_groups:  # GradDrop's groups in a mixed population
+            if shared is None:  # every other member's sum_t w_t g_t, as _update would form it
+                shared = torch.bmm(applied.unsqueeze(1), result.G).squeeze(1)
+            for members, sub in self.representation_groups:
+                shared[members] = self._group_direction(members, sub, result, x, step)
+        self._update(applied, result, shared)
         self.method.after_step(losses, grads, gram=gram)
         return result, weights
 

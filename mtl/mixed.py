@@ -33,15 +33,14 @@ scaled vectors), far below the 1e-5 to which members are tested equal to their s
 
 A sub-method that ``combines_representation`` (GradDrop) mixes too: it reads the shared
 representation's per-task gradients only to build its shared update, and its weights (ones)
-read nothing. When a group has one, the composite declares ``combines_representation``: the
-engine's pass then also takes every member's gradients on the representation ``z`` (the same
-backward passes, one more output) and keeps the graph;
-:meth:`MixedMethod.representation_gradient` gives such a group's members their method's
-combination and the others zeros, the engine back-propagates it through the shared layers (one
-vector-Jacobian product for the population, which is each member's own), and
-:meth:`MixedMethod.merge_directions` puts those members' results beside the other groups'
-directions. Its weights, ``after_step`` and diagnostics get the parameters' gradients, which
-GradDrop does not read. Exactly its solo run, again up to float rounding.
+read nothing. The composite lists such groups in :attr:`MixedMethod.representation_groups` and
+does not itself ``combines_representation``, so the population's pass keeps no graph and takes
+no extra output. The engine keeps the per-task gradients on the representation ``z`` that the
+pass's backward passes compute anyway (a hook), and for each such group recomputes the
+representation of the group's own members and back-propagates the sub-method's combination of
+their rows through it (:meth:`mtl.engine._Trainer._group_direction`): only GradDrop's members
+pay for GradDrop. Its heads, weights, ``after_step`` and diagnostics get the parameters'
+gradients, which GradDrop does not read. Exactly its solo run, again up to float rounding.
 
 Excluded: a sub-method whose *weights* read gradients of the shared representation
 (``gradients_of == "representation"`` without ``combines_representation``: MGDA with
@@ -148,7 +147,11 @@ class MixedMethod(WeightingMethod):
             "gradients" if any(s.combines == "gradients" for s in subs) else "losses"
         )
         self.single = len(self.groups) == 1
-        self.combines_representation = any(s.combines_representation for s in subs)  # type: ignore[misc]
+        self.representation_groups = [(m, s) for m, s in self.groups if s.combines_representation]
+        """The groups whose method combines representations (GradDrop): the engine
+        back-propagates each one's combination through the group's own members only. The
+        composite itself does not ``combines_representation``, so the population's pass keeps no
+        graph for them."""
         # the hooks each group really has: a group whose hook is the base class's (a no-op, or
         # the default head weights) is not called for it, which saves slicing its inputs
         self.heads = [(m, s) for m, s in self.groups if _has(s, "head_weights")]
@@ -218,36 +221,6 @@ class MixedMethod(WeightingMethod):
         for m, part in parts:
             if part is not None:
                 direction[m] = part.to(grads.dtype)
-        return direction
-
-    def representation_gradient(
-        self, rep_grads: torch.Tensor, rep: torch.Tensor, step: int
-    ) -> torch.Tensor:
-        """``[K, N, H]``: each representation-combining group's combination, zeros elsewhere."""
-        combined = torch.zeros_like(rep)
-        for m, sub in self.groups:
-            if sub.combines_representation:
-                combined[m] = sub.representation_gradient(rep_grads[m], rep[m], step)
-        return combined
-
-    def merge_directions(
-        self,
-        losses: torch.Tensor,
-        grads: torch.Tensor,
-        weights: torch.Tensor,
-        represented: torch.Tensor,
-    ) -> torch.Tensor:
-        """Every member's shared direction ``[K, P_shared]`` when a group combines representations.
-
-        ``represented`` is the back-propagated :meth:`representation_gradient`; its rows serve
-        the groups that combine representations, the others get :meth:`shared_direction`'s.
-        """
-        direction = self.shared_direction(losses, grads, weights)
-        if direction is None:
-            direction = torch.bmm(weights.unsqueeze(1).to(grads.dtype), grads).squeeze(1)
-        for m, sub in self.groups:
-            if sub.combines_representation:
-                direction[m] = represented[m].to(direction.device, direction.dtype)
         return direction
 
     def after_step(

@@ -5,7 +5,7 @@ import torch
 
 import mtl
 from mtl.config import WeightingSpec
-from mtl.engine import Population, train_population
+from mtl.engine import Population, _Trainer, train_population
 from mtl.mixed import MixedMethod, groups_of
 from mtl.optim import FlatAdam, FlatSGD, member_rates
 
@@ -169,8 +169,8 @@ def test_per_member_rates_apply_member_by_member():
 
 
 def test_graddrop_mixes_with_mini_batches_and_equals_its_solo_run():
-    # mini-batches: each step's pass takes the representation's gradients for every member and
-    # keeps its graph; only GradDrop's members take the back-propagated combination
+    # mini-batches: GradDrop's member back-propagates its combination through a forward pass of
+    # its own mini-batch; the other member's update comes from the population's pass alone
     cfg = CFG.with_(epochs=3, **{"optim.batch_size": 64})
     specs = (WeightingSpec(method="pcgrad"), WeightingSpec(method="graddrop"))
     population = Population(weights=((0.5, 0.5),) * 2, seeds=(4, 4), methods=specs)
@@ -201,3 +201,64 @@ def test_a_smoothed_member_keeps_its_after_step_in_a_mixed_population():
         )
     # and the smoothing changed the run (the test would not notice a skipped hook otherwise)
     assert mixed.summary.test_mse.iloc[1] != pytest.approx(mixed.summary.test_mse.iloc[2], rel=1e-6)
+
+
+# GradDrop groups of 3 members and of 1 (the lone-member path of mtl.models), between groups of
+# other methods, with per-member seeds and rates
+GRADDROP_SPECS = (
+    (WeightingSpec(method="pcgrad"),) * 2
+    + (WeightingSpec(method="graddrop"),) * 3
+    + (WeightingSpec(method="famo"), WeightingSpec(method="graddrop"), WeightingSpec())
+)
+GRADDROP_SEEDS = (1, 2, 1, 2, 3, 1, 5, 1)
+GRADDROP_LRS = (0.01, 0.03, 0.01, 0.03, 0.02, 0.01, 0.03, 0.01)
+
+
+def _graddrop_population() -> Population:
+    return Population(
+        weights=((0.5, 0.5),) * len(GRADDROP_SPECS),
+        seeds=GRADDROP_SEEDS,
+        lrs=GRADDROP_LRS,
+        methods=GRADDROP_SPECS,
+    )
+
+
+@pytest.mark.parametrize("batch_size", [None, 64])
+def test_graddrop_groups_of_one_and_several_members_equal_their_solo_runs(batch_size):
+    # every loss of every epoch, both splits, to 1e-6 (measured: at most 3e-7 in full-batch
+    # mode, bit for bit with mini-batches), tighter than the 1e-5 on the final figures above
+    cfg = CFG.with_(epochs=30 if batch_size is None else 3, **{"optim.batch_size": batch_size})
+    mixed = train_population(cfg, _graddrop_population())
+    hist = mixed.history
+    checked = 0
+    for i, spec in enumerate(GRADDROP_SPECS):
+        if spec.method != "graddrop":
+            continue
+        solo = mtl.train(
+            cfg.with_(weighting=spec, seed=GRADDROP_SEEDS[i], **{"optim.lr": GRADDROP_LRS[i]})
+        )
+        mine = hist[hist.member == i].loss.to_numpy()
+        assert len(mine) == len(solo.history) > 0
+        assert mine == pytest.approx(solo.history.loss.to_numpy(), rel=1e-6, abs=1e-9), i
+        for column in COLUMNS:
+            assert mixed.summary[column].iloc[i] == pytest.approx(
+                solo.summary[column].iloc[0], rel=1e-6, abs=1e-9
+            ), (i, column)
+        checked += 1
+    assert checked == 4
+
+
+def test_graddrop_in_a_mixed_population_leaves_the_populations_pass_alone():
+    # only GradDrop's members pay for GradDrop: the pass every member shares takes no extra
+    # output and keeps no graph (a GradDrop population of its own still does), and GradDrop's
+    # groups are the only ones whose update goes back through the representation
+    cfg = CFG.with_(epochs=1)
+    trainer = _Trainer(cfg, _graddrop_population())
+    s = trainer.split
+    step = trainer._forward_backward(s.x_train, s.y_reg_train, s.y_cls_train, 0, for_step=True)
+    assert step.rep is None and step.graph is None
+    assert [(m.start, m.stop) for m, _ in trainer.representation_groups] == [(2, 5), (6, 7)]
+    alone = _Trainer(cfg.with_(**{"weighting.method": "graddrop"}), Population(((0.5, 0.5),), (1,)))
+    own = alone._forward_backward(s.x_train, s.y_reg_train, s.y_cls_train, 0, for_step=True)
+    assert own.rep is not None and own.graph is not None
+    assert alone.representation_groups == []
