@@ -1,5 +1,6 @@
 """The suite's schedule: ``scripts/test_durations.py`` reads JUnit reports into per-file times,
-and ``tests/conftest.py`` hands the longest files out first."""
+and ``tests/conftest.py`` makes each file a unit of work (the browser files that share a server
+one unit together) and hands the longest units out first."""
 
 from __future__ import annotations
 
@@ -64,22 +65,53 @@ class _Config:
     rootpath = Path(conftest.__file__).resolve().parents[1]
 
 
-def test_the_longest_files_come_first_unknown_ones_before_them_and_tests_keep_their_order(
+def test_the_longest_units_come_first_unknown_ones_before_them_and_tests_keep_their_order(
     monkeypatch, tmp_path
 ):
     record = tmp_path / "durations.json"
-    record.write_text(json.dumps({"tests/b.py": 5.0, "tests/a.py": 50.0}), encoding="utf-8")
+    times = {"tests/b.py": 5.0, "tests/a.py": 50.0, "tests/c.py": 30.0, "tests/d.py": 30.0}
+    record.write_text(json.dumps(times), encoding="utf-8")
     monkeypatch.setattr(conftest, "DURATIONS", record)
+    monkeypatch.setattr(conftest, "SHARED_SERVER_FILES", {"tests/c.py", "tests/d.py"})
     tests = _Config.rootpath / "tests"
     items = [
         _Item(tests / "b.py", "b1"),
+        _Item(tests / "c.py", "c1"),
         _Item(tests / "a.py", "a1"),
         _Item(tests / "new.py", "n1"),
         _Item(tests / "b.py", "b2"),
+        _Item(tests / "d.py", "d1"),
         _Item(tests / "a.py", "a2"),
     ]
     conftest.pytest_collection_modifyitems(_Config(), items)  # type: ignore[arg-type]
-    assert [i.name for i in items] == ["n1", "a1", "a2", "b1", "b2"]
+    # c and d are one unit of 60 s, longer than a's 50 s, though each file is shorter
+    assert [i.name for i in items] == ["n1", "c1", "d1", "a1", "a2", "b1", "b2"]
+
+
+def test_the_scheduler_makes_the_shared_server_files_one_unit_and_every_other_file_its_own():
+    scheduler = conftest.FilesAndSharedServer.__new__(conftest.FilesAndSharedServer)
+    units = {
+        scheduler._split_scope(f"{path}::test_x[1]")
+        for path in sorted(conftest.SHARED_SERVER_FILES)
+    }
+    assert units == {conftest.SHARED_SERVER}
+    assert scheduler._split_scope("tests/e2e/test_cancel.py::test_y") == "tests/e2e/test_cancel.py"
+    assert scheduler._split_scope("tests/test_app.py::test_z[a::b]") == "tests/test_app.py"
+
+
+def test_the_shared_server_files_are_those_that_use_the_sessions_server():
+    """Read from the files' source, so a new browser test file that uses the shared ``server``
+    fixture without being listed fails here (it would start a second server on another worker).
+    """
+    root = _Config.rootpath
+    using = set()
+    for path in sorted((root / "tests" / "e2e").glob("test_*.py")):
+        source = path.read_text(encoding="utf-8")
+        own = "def server(" in source
+        uses = "server: str" in source or "(server)" in source
+        if uses and not own:
+            using.add(path.relative_to(root).as_posix())
+    assert using == conftest.SHARED_SERVER_FILES
 
 
 def test_auto_starts_one_worker_more_than_cores_unless_told(monkeypatch):
