@@ -1,9 +1,9 @@
 """Write ``tests/durations.json``: each test file's total time in a run, for the suite's schedule.
 
-The suite runs on every core with one test file per work unit (``--dist loadfile``), and
-``tests/conftest.py`` hands out the files that take longest first, so the run does not end with
-one worker still busy on a long file while the others idle. This script records what "longest"
-means, from a run's JUnit report:
+The suite runs on every core with one test file per work unit (``--dist loadfile``; the browser
+files that share a server are one unit together), and ``tests/conftest.py`` hands out the units
+that take longest first, so the run does not end with one worker still busy on a long unit while
+the others idle. This script records what "longest" means, from a run's JUnit report:
 
     .venv/bin/python -m pytest -n auto --dist loadfile --junitxml=/tmp/junit.xml
     rm -rf .mypy_cache && .venv/bin/python -m pytest tests/test_typecheck.py --junitxml=/tmp/c.xml
