@@ -2,9 +2,10 @@
 page or context in it), one ``streamlit run app.py`` server for the session (``server``), and
 each test's outcome exposed to fixtures (for failure screenshots).
 
-The server is shared by every browser-test file that runs in this process (with ``pytest -n``,
-each worker starts its own when its first such file needs it): starting one and loading its
-first page (imports, the first training) costs some 10 s. The files open their own pages, so
+The server is shared by every browser-test file that runs in this process: starting one and
+loading its first page (imports, the first training) costs some 10 s. With ``pytest -n``, the
+files that use it are one unit of work (``tests/conftest.py``'s ``SHARED_SERVER_FILES``), so one
+worker starts it for them all. The files open their own pages, so
 they share only the server's caches. A file that needs a server of its own (other settings)
 defines its own ``server`` fixture.
 """
