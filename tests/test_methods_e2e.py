@@ -13,6 +13,7 @@ import pytest
 import mtl
 from mtl.budget import face_off_config
 from mtl.compare import trains_alone
+from mtl.config import WeightingSpec
 from mtl.engine import Population, train_population
 from mtl.weighting import METHODS
 
@@ -34,6 +35,18 @@ def _task_weights(result: mtl.Result, member: int = 0) -> np.ndarray:
     return table[list(mtl.TASKS)].to_numpy()
 
 
+def _mixed(specs: list[WeightingSpec]) -> mtl.Result:
+    """One mixed population of the preset's 200-epoch runs, member ``i`` weighted by ``specs[i]``
+    (seed 0 and the preset's static weights for every member)."""
+    cfg = _config("static")
+    population = Population(
+        weights=tuple(cfg.weighting.weights for _ in specs),
+        seeds=tuple(0 for _ in specs),
+        methods=tuple(specs),
+    )
+    return train_population(cfg, population)
+
+
 @pytest.fixture(scope="module")
 def trained() -> dict[str, tuple[mtl.Result, int]]:
     """Every method's 200-epoch run: ``method -> (result, member)``.
@@ -44,12 +57,7 @@ def trained() -> dict[str, tuple[mtl.Result, int]]:
     """
     cfg = _config("static")
     together = [m for m in METHODS if not trains_alone(cfg, m)]
-    population = Population(
-        weights=tuple(cfg.weighting.weights for _ in together),
-        seeds=tuple(0 for _ in together),
-        methods=tuple(face_off_config(cfg, m).weighting for m in together),
-    )
-    mixed = train_population(cfg, population)
+    mixed = _mixed([face_off_config(cfg, m).weighting for m in together])
     runs = {m: (mixed, k) for k, m in enumerate(together)}
     for method in METHODS:
         if method not in runs:
@@ -129,17 +137,12 @@ def variants() -> mtl.Result:
     Each member trains exactly as its solo run (``tests/test_mixed.py``); the short runs below
     check that again for each variant.
     """
-    cfg = _config("static")
-    specs = tuple(
-        face_off_config(_config(m).with_(**{"weighting.params": p}), m).weighting
-        for m, p in VARIANTS
+    return _mixed(
+        [
+            face_off_config(_config(m).with_(**{"weighting.params": p}), m).weighting
+            for m, p in VARIANTS
+        ]
     )
-    population = Population(
-        weights=tuple(cfg.weighting.weights for _ in specs),
-        seeds=tuple(0 for _ in specs),
-        methods=specs,
-    )
-    return train_population(cfg, population)
 
 
 @pytest.mark.parametrize(
