@@ -43,6 +43,11 @@ def walk(
         panel.locator(".st-key-learn-step").get_by_role("radio", name=step.label).click()
         button = panel.locator(f".st-key-learn-show-{index}").get_by_role("button")
         expect(button).to_be_visible()
+        # press it once the step's own rerun is over, as a reader would after reading the step
+        # (a press while that rerun still drew the page is a suspect, unconfirmed, for the rare
+        # run where the step's tab did not open)
+        page.wait_for_timeout(300)
+        settled(page)
         button.click()
         page.wait_for_timeout(300)  # let the rerun the click asks for begin
         settled(page)
